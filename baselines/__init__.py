@@ -1,0 +1,1 @@
+"""NeuroBench's primate-reaching baselines, one module per model family."""

@@ -1,0 +1,98 @@
+"""Causal window sums over a 4 ms stream, vectorised.
+
+For sample i, a ``Windows(ws, n, lag)`` spec yields n consecutive sums of ``ws`` samples; the
+newest window ends at sample ``i - lag`` (inclusive) and the oldest starts at
+``i - lag - n*ws + 1``. Nothing after sample i is ever used.
+
+Start of a stream (documented choice): samples before the first sample of the stream count as
+zeros, exactly like NeuroBench's example models, whose input buffers start filled with zeros.
+To prime the windows with real history instead, pass the preceding samples as part of ``x`` and
+select the wanted samples with ``index`` (see ``bench.tasks.reaching``, option ``prime``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+TRANSFORMS = (None, "log_softplus")
+
+
+@dataclass(frozen=True)
+class Windows:
+    """How a model sees the stream at each 4 ms sample: n windows of ws samples."""
+
+    ws: int = 1  # samples summed per window (1 = raw 4 ms bins)
+    n: int = 1  # windows per prediction, oldest first
+    lag: int = 0  # samples left out at the newest end (NeuroBench's ANN3D/SNN3D leave out 1)
+    transform: str | None = None  # None or "log_softplus": x -> log(softplus(x)) (AEGRU)
+
+    def __post_init__(self) -> None:
+        if self.ws < 1 or self.n < 1 or self.lag < 0:
+            raise ValueError(f"Windows needs ws >= 1, n >= 1, lag >= 0; got {self}")
+        if self.transform not in TRANSFORMS:
+            raise ValueError(f"unknown window transform {self.transform!r}; known: {TRANSFORMS}")
+
+    @property
+    def span(self) -> int:
+        """Samples of history one prediction depends on, sample i included."""
+        return self.ws * self.n + self.lag
+
+    def describe(self) -> str:
+        t = f", {self.transform}" if self.transform else ""
+        lag = f", lag {self.lag}" if self.lag else ""
+        return f"{self.n}x{self.ws} samples{lag}{t}"
+
+
+def _cumsum(x: np.ndarray) -> np.ndarray:
+    """Zero-prefixed cumulative sum along time, exact for integer-valued inputs."""
+    x = np.asarray(x)
+    exact32 = np.issubdtype(x.dtype, np.integer) or float(np.abs(x).sum(axis=0).max(initial=0)) < 2**24
+    dtype = np.float32 if exact32 and np.all(np.mod(x, 1) == 0) else np.float64
+    cs = np.zeros((x.shape[0] + 1,) + x.shape[1:], dtype=dtype)
+    np.cumsum(x, axis=0, dtype=dtype, out=cs[1:])
+    return cs
+
+
+def window_sums(x: np.ndarray, spec: Windows, index: np.ndarray | None = None) -> np.ndarray:
+    """Window sums for every sample (or the samples in ``index``) of the stream ``x`` (T, C).
+
+    Returns (len(index), spec.n, C) float32, oldest window first, transform applied.
+    """
+    x = np.asarray(x)
+    if x.ndim != 2:
+        raise ValueError(f"window_sums expects a (T, C) stream, got shape {x.shape}")
+    T = x.shape[0]
+    idx = np.arange(T) if index is None else np.asarray(index, dtype=np.int64)
+    if idx.size and (idx.min() < 0 or idx.max() >= T):
+        raise IndexError(f"window index out of range [0, {T}): {idx.min()}..{idx.max()}")
+    cs = _cumsum(x)
+    # end (exclusive, in cumsum coordinates) of window k for sample i: i + 1 - lag - (n-1-k)*ws
+    offs = (np.arange(spec.n) - (spec.n - 1)) * spec.ws - spec.lag + 1  # (n,)
+    ends = idx[:, None] + offs[None, :]  # (I, n)
+    starts = ends - spec.ws
+    ends = np.clip(ends, 0, T)
+    starts = np.clip(starts, 0, T)
+    out = (cs[ends] - cs[starts]).astype(np.float32)  # (I, n, C)
+    return apply_transform(out, spec.transform)
+
+
+def apply_transform(x: np.ndarray, transform: str | None) -> np.ndarray:
+    if transform is None:
+        return x
+    if transform == "log_softplus":
+        # log(softplus(x)), computed stably: softplus(x) = logaddexp(0, x)
+        return np.log(np.logaddexp(0.0, x)).astype(np.float32)
+    raise ValueError(f"unknown window transform {transform!r}")
+
+
+def window_label_series(labels: np.ndarray, spec: Windows, index: np.ndarray) -> np.ndarray:
+    """Label at the last sample of each of the n windows: (len(index), n, D).
+
+    Samples before the stream start take the first label (they exist only as padding).
+    """
+    idx = np.asarray(index, dtype=np.int64)
+    offs = (np.arange(spec.n) - (spec.n - 1)) * spec.ws
+    pos = np.clip(idx[:, None] + offs[None, :], 0, labels.shape[0] - 1)
+    return np.asarray(labels)[pos].astype(np.float32)
