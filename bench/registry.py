@@ -61,6 +61,7 @@ class Entry:
     windows: Windows | None = None  # reaching: how the model sees the stream
     streaming: bool = False  # True: one (1, T, C) pass over the whole stream, state carried
     spiking: bool = False  # True: snnTorch neurons count as activations; MembraneUpdates measured
+    warmup_zeros: bool = False  # predict 0 until the windows are full (NeuroBench's examples)
     quick: dict = field(default_factory=dict)  # config overrides for --quick, CI and tests
     variants: tuple[Variant, ...] = ()
     published_weights: Callable[[str], dict] | None = None  # session name -> state dict

@@ -40,7 +40,8 @@ class ReachingData:
     seed: int = 0
     quick: bool = False
     device: str = "cpu"
-    prime: bool = False  # evaluation: fill windows at the split start with preceding samples
+    prime: bool = False  # fill windows at a split's start with the preceding samples
+    warmup_zeros: bool = False  # unprimed: predict 0 until the windows are full (NeuroBench)
     _cache: dict = field(default_factory=dict, repr=False)
 
     @property
@@ -93,10 +94,29 @@ class ReachingData:
                 out = model(x.unsqueeze(0).to(self.device))
                 return last_step(out.squeeze(0) if out.dim() == 3 else out).cpu()
             xs = self.x(split)
-            outs = [last_step(model(xs[i:i + batch_size].to(self.device))).cpu() for i in range(0, len(xs), batch_size)]
+            post = self.warmup_postprocessor()
+            outs = [post(model(xs[i:i + batch_size].to(self.device))).cpu() for i in range(0, len(xs), batch_size)]
             return torch.cat(outs) if outs else torch.zeros(0, 2)
         finally:
             model.train(was_training)
+
+    def warmup_postprocessor(self):
+        """Last step of each output; with ``warmup_zeros`` on an unprimed stream, the first
+        span-1 predictions are zeros, as NeuroBench's example models output before their input
+        buffer is full. Batches must arrive in time order (a fresh postprocessor per pass)."""
+        seen = [0]
+        n_zero = self.windows.span - 1 if (self.warmup_zeros and not self.prime) else 0
+
+        def post(out: torch.Tensor) -> torch.Tensor:
+            out = last_step(out)
+            start = seen[0]
+            seen[0] += len(out)
+            if start < n_zero:
+                out = out.clone()
+                out[: n_zero - start] = 0
+            return out
+
+        return post
 
     def r2(self, model: torch.nn.Module, split: str = "val", streaming: bool = False) -> float:
         return r2_score(self.predict(model, split, streaming=streaming), self.y(split))
@@ -123,7 +143,7 @@ class ReachingTask:
         return reader.load_reaching(ref.path, input_mode=input_mode, train_ratio=train_ratio)
 
     def make_data(self, recording: Recording, entry, cfg, seed: int, quick: bool, device: str = "cpu", prime: bool = False) -> ReachingData:
-        return ReachingData(recording, entry.windows, seed=seed, quick=quick, device=device, prime=prime)
+        return ReachingData(recording, entry.windows, seed=seed, quick=quick, device=device, prime=prime, warmup_zeros=entry.warmup_zeros)
 
     def evaluate(self, model, data: ReachingData, entry):
         from bench.evaluation import evaluate_reaching

@@ -1,0 +1,123 @@
+"""Training helpers shared by entries: seeding, a regression fit loop with early stopping.
+
+Entries may write their own loop; these helpers give every baseline the same fair recipe:
+Adam, mini-batches of window rows, early stopping on validation R2, best weights restored.
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+import os
+import random
+import time
+from collections.abc import Callable
+
+import numpy as np
+import torch
+from torch import nn
+from tqdm import tqdm
+
+from bench.tasks.reaching import ReachingData, last_step, r2_score
+
+
+def set_seed(seed: int) -> None:
+    """Seed every RNG bench uses; called by the runner before build and train."""
+    random.seed(seed)
+    np.random.seed(seed % 2**32)
+    torch.manual_seed(seed)
+
+
+def show_progress() -> bool:
+    return os.environ.get("BENCH_PROGRESS", "1") != "0"
+
+
+def fit_regressor(
+    model: nn.Module,
+    data: ReachingData,
+    *,
+    epochs: int,
+    lr: float = 1e-3,
+    weight_decay: float = 0.0,
+    batch_size: int = 256,
+    patience: int = 5,
+    min_epochs: int = 1,
+    cosine: bool = False,
+    loss_fn: Callable[[nn.Module, torch.Tensor, torch.Tensor], torch.Tensor] | None = None,
+    augment: Callable[[torch.Tensor, torch.Generator], torch.Tensor] | None = None,
+    series: bool = False,
+    train_split: str = "train",
+    val_split: str | None = "val",
+    grad_clip: float | None = None,
+    optimizer: torch.optim.Optimizer | None = None,
+    desc: str = "train",
+) -> dict:
+    """Mini-batch training on window rows with early stopping on validation R2.
+
+    ``series=True`` trains on the label of every window step (targets (B, N, 2)); otherwise on
+    the label of the prediction sample (B, 2) against the model's last step. ``loss_fn(model,
+    x, y)`` replaces the default MSE. Returns a report (epochs run, best val R2, loss history).
+    """
+    x = data.x(train_split)
+    y = data.y_series(train_split) if series else data.y(train_split)
+    gen = torch.Generator().manual_seed(data.seed)
+    opt = optimizer or torch.optim.Adam(model.parameters(), lr=lr, weight_decay=weight_decay)
+    sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=max(1, epochs)) if cosine else None
+    best = (-math.inf, None, 0)
+    history: list[dict] = []
+    t0 = time.perf_counter()
+    bar = tqdm(range(epochs), desc=desc, leave=False, disable=not show_progress())
+    for epoch in bar:
+        model.train()
+        perm = torch.randperm(len(x), generator=gen)
+        total, count = 0.0, 0
+        for i in range(0, len(x), batch_size):
+            b = perm[i:i + batch_size]
+            xb, yb = x[b].to(data.device), y[b].to(data.device)
+            if augment is not None:
+                xb = augment(xb, gen)
+            if loss_fn is not None:
+                loss = loss_fn(model, xb, yb)
+            else:
+                out = model(xb)
+                pred = out if series else last_step(out)
+                loss = nn.functional.mse_loss(pred, yb)
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            if grad_clip:
+                nn.utils.clip_grad_norm_(model.parameters(), grad_clip)
+            opt.step()
+            total += float(loss) * len(b)
+            count += len(b)
+        if sched is not None:
+            sched.step()
+        val = data.r2(model, val_split) if val_split else float("nan")
+        history.append({"epoch": epoch + 1, "loss": total / max(count, 1), "val_r2": val})
+        bar.set_postfix(loss=f"{total / max(count, 1):.4f}", val_r2=f"{val:.3f}")
+        if val_split is None or val > best[0] or best[1] is None:
+            best = (val, copy.deepcopy(model.state_dict()), epoch + 1)
+        elif epoch + 1 >= min_epochs and epoch + 1 - best[2] >= patience:
+            break
+    if best[1] is not None and val_split is not None:
+        model.load_state_dict(best[1])
+    return {
+        "epochs_run": len(history),
+        "best_epoch": best[2],
+        "best_val_r2": best[0],
+        "history": history,
+        "train_s": time.perf_counter() - t0,
+    }
+
+
+def chunk_stream(x: torch.Tensor, y: torch.Tensor, length: int, gen: torch.Generator | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+    """Cut a (T, C) stream and its (T, D) labels into (B, length, ·) chunks (random phase)."""
+    T = x.shape[0]
+    length = min(length, T)
+    offset = int(torch.randint(0, max(1, T % length + 1), (1,), generator=gen)) if gen is not None else 0
+    n = (T - offset) // length
+    xs = x[offset:offset + n * length].reshape(n, length, -1)
+    ys = y[offset:offset + n * length].reshape(n, length, -1)
+    return xs, ys
+
+
+__all__ = ["set_seed", "fit_regressor", "chunk_stream", "r2_score", "show_progress"]
