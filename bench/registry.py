@@ -58,7 +58,7 @@ class Entry:
     build: Callable[..., Any]
     train: Callable[..., Any]
     config: Any  # a dataclass instance: the recipe's defaults
-    windows: Windows | None = None  # reaching: how the model sees the stream
+    windows: Windows | Callable[[Any], Windows] | None = None  # reaching: Windows, or cfg -> Windows
     streaming: bool = False  # True: one (1, T, C) pass over the whole stream, state carried
     spiking: bool = False  # True: snnTorch neurons count as activations; MembraneUpdates measured
     warmup_zeros: bool = False  # predict 0 until the windows are full (NeuroBench's examples)
@@ -80,6 +80,10 @@ class Entry:
         if name == BASE:
             return None
         raise RegistryError(f"entry {self.name!r} has no variant {name!r}; has {self.variant_names()}")
+
+    def windows_for(self, cfg: Any) -> Windows | None:
+        """The entry's input windows under ``cfg`` (a callable lets sweeps vary WS and N)."""
+        return self.windows(cfg) if callable(self.windows) else self.windows
 
     def make_config(self, quick: bool = False, **overrides: Any) -> Any:
         values = dict(self.quick) if quick else {}

@@ -143,7 +143,7 @@ class ReachingTask:
         return reader.load_reaching(ref.path, input_mode=input_mode, train_ratio=train_ratio)
 
     def make_data(self, recording: Recording, entry, cfg, seed: int, quick: bool, device: str = "cpu", prime: bool = False) -> ReachingData:
-        return ReachingData(recording, entry.windows, seed=seed, quick=quick, device=device, prime=prime, warmup_zeros=entry.warmup_zeros)
+        return ReachingData(recording, entry.windows_for(cfg), seed=seed, quick=quick, device=device, prime=prime, warmup_zeros=entry.warmup_zeros)
 
     def evaluate(self, model, data: ReachingData, entry):
         from bench.evaluation import evaluate_reaching
