@@ -1,0 +1,1 @@
+"""Data layer: reading, validating, binning and splitting recordings; synthetic sessions."""
