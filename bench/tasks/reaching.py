@@ -48,6 +48,12 @@ class ReachingData:
     def n_channels(self) -> int:
         return self.recording.n_channels
 
+    @property
+    def n_inputs(self) -> int:
+        return self.recording.n_channels
+
+    n_outputs = 2  # velocity x, y
+
     def indices(self, split: str) -> np.ndarray:
         if split == "trainval":
             return np.concatenate([self.recording.split["train"], self.recording.split["val"]])
