@@ -10,11 +10,16 @@ from bench.data import matfile
 from bench.data.recording import RawReachingSession
 
 
-def small_session(n_units: int = 3, n_ch: int = 4, k: int = 500, finger_rows: int = 3, seed: int = 0) -> RawReachingSession:
+def small_session(
+    n_units: int = 3, n_ch: int = 4, k: int = 500, finger_rows: int = 3, seed: int = 0
+) -> RawReachingSession:
     rng = np.random.default_rng(seed)
     t = 148.984 + np.arange(k) * 0.004
     spikes = [
-        [np.sort(rng.uniform(t[0] - 1, t[-1] + 1, 5 + u + c)) if (u + c) % 3 else np.empty(0) for c in range(n_ch)]
+        [
+            np.sort(rng.uniform(t[0] - 1, t[-1] + 1, 5 + u + c)) if (u + c) % 3 else np.empty(0)
+            for c in range(n_ch)
+        ]
         for u in range(n_units)
     ]
     return RawReachingSession(
@@ -54,7 +59,16 @@ def test_variables_shapes_and_classes(written):
     path, s = written
     k = s.t.size
     with h5py.File(path, "r") as f:
-        assert set(f.keys()) == {"#refs#", "chan_names", "cursor_pos", "finger_pos", "spikes", "t", "target_pos", "wf"}
+        assert set(f.keys()) == {
+            "#refs#",
+            "chan_names",
+            "cursor_pos",
+            "finger_pos",
+            "spikes",
+            "t",
+            "target_pos",
+            "wf",
+        }
         assert f["t"].shape == (1, k)
         assert f["cursor_pos"].shape == (2, k) and f["target_pos"].shape == (2, k)
         assert f["finger_pos"].shape == (3, k)
@@ -143,7 +157,9 @@ def test_deterministic_bytes(tmp_path):
 
 def test_writer_rejects_bad_session(tmp_path):
     s = small_session()
-    bad = RawReachingSession(s.t, s.cursor_pos[:, :1], s.target_pos, s.finger_pos, s.spikes, s.chan_names)
+    bad = RawReachingSession(
+        s.t, s.cursor_pos[:, :1], s.target_pos, s.finger_pos, s.spikes, s.chan_names
+    )
     with pytest.raises(ValueError, match="cursor_pos"):
         matfile.write_reaching_mat(tmp_path / "bad.mat", bad)
     assert not list(tmp_path.iterdir())

@@ -36,8 +36,14 @@ class RecordingError(ValueError):
 
 def matlab_header(platform: str = "GLNXA64", created: float | None = None) -> bytes:
     """The 512-byte MATLAB v7.3 header: text padded with spaces, version 0x0200, 'IM', zeros."""
-    stamp = time.strftime("%a %b %d %H:%M:%S %Y", time.gmtime(created if created is not None else 0))
-    text = f"MATLAB 7.3 MAT-file, Platform: {platform}, Created on: {stamp} HDF5 schema 1.00 .".encode("ascii")
+    stamp = time.strftime(
+        "%a %b %d %H:%M:%S %Y", time.gmtime(created if created is not None else 0)
+    )
+    text = (
+        f"MATLAB 7.3 MAT-file, Platform: {platform}, Created on: {stamp} HDF5 schema 1.00 .".encode(
+            "ascii"
+        )
+    )
     if len(text) > 116:
         raise ValueError(f"MATLAB header text too long ({len(text)} > 116 bytes)")
     head = text.ljust(124, b" ") + b"\x00\x02" + b"IM"
@@ -93,7 +99,9 @@ class _RefWriter:
 
 def _write_double(f: h5py.File, name: str, matrix_k_by_n: np.ndarray) -> None:
     """Write a numpy (k, n) matrix as MATLAB stores it: HDF5 shape (n, k)."""
-    ds = f.create_dataset(name, data=np.ascontiguousarray(np.asarray(matrix_k_by_n, dtype=np.float64).T))
+    ds = f.create_dataset(
+        name, data=np.ascontiguousarray(np.asarray(matrix_k_by_n, dtype=np.float64).T)
+    )
     _cls(ds, "double")
 
 
@@ -122,15 +130,22 @@ def _check_session(s: RawReachingSession) -> int:
     for name, rows in (("cursor_pos", (2,)), ("target_pos", (2,)), ("finger_pos", (3, 6))):
         a = np.asarray(getattr(s, name))
         if a.ndim != 2 or a.shape[0] != k or a.shape[1] not in rows:
-            raise ValueError(f"RawReachingSession.{name} must be ({k}, {'|'.join(map(str, rows))}), got {a.shape}")
+            raise ValueError(
+                f"RawReachingSession.{name} must be ({k}, {'|'.join(map(str, rows))}), got {a.shape}"
+            )
     n_ch = len(s.chan_names)
     if not s.spikes or any(len(row) != n_ch for row in s.spikes):
-        raise ValueError(f"RawReachingSession.spikes must be [units][{n_ch} channels] (one per chan_name)")
+        raise ValueError(
+            f"RawReachingSession.spikes must be [units][{n_ch} channels] (one per chan_name)"
+        )
     return k
 
 
 def write_reaching_mat(
-    path: str | Path, session: RawReachingSession, platform: str = "GLNXA64", created: float | None = None
+    path: str | Path,
+    session: RawReachingSession,
+    platform: str = "GLNXA64",
+    created: float | None = None,
 ) -> None:
     """Write ``session`` as a Zenodo-layout MATLAB v7.3 reaching file, atomically.
 
@@ -195,7 +210,9 @@ def open_mat(path: str | Path) -> h5py.File:
     try:
         return h5py.File(path, "r")
     except OSError as e:
-        raise RecordingError(f"{path}: not a readable MATLAB v7.3 / HDF5 file (truncated or corrupt?): {e}") from e
+        raise RecordingError(
+            f"{path}: not a readable MATLAB v7.3 / HDF5 file (truncated or corrupt?): {e}"
+        ) from e
 
 
 def has_matlab_header(path: str | Path) -> bool:
@@ -218,21 +235,29 @@ def read_matrix(f: h5py.File, name: str, rows: tuple[int, ...] | None = None) ->
     """A double matrix as HDF5 holds it (MATLAB transposed): shape (rows, k), float64."""
     ds = require(f, name)
     if ds.dtype.kind not in "fiu" or ds.ndim != 2:
-        raise RecordingError(f"{_where(f)}: variable {name!r} must be a 2-D numeric matrix, got shape {ds.shape} dtype {ds.dtype}")
+        raise RecordingError(
+            f"{_where(f)}: variable {name!r} must be a 2-D numeric matrix, got shape {ds.shape} dtype {ds.dtype}"
+        )
     if rows is not None and ds.shape[0] not in rows:
         want = "|".join(map(str, rows))
-        raise RecordingError(f"{_where(f)}: variable {name!r} must have shape ({want}, k), got {ds.shape}")
+        raise RecordingError(
+            f"{_where(f)}: variable {name!r} must have shape ({want}, k), got {ds.shape}"
+        )
     try:
         return np.asarray(ds[()], dtype=np.float64)
     except OSError as e:
-        raise RecordingError(f"{_where(f)}: variable {name!r} {ds.shape} cannot be read (truncated file?): {e}") from e
+        raise RecordingError(
+            f"{_where(f)}: variable {name!r} {ds.shape} cannot be read (truncated file?): {e}"
+        ) from e
 
 
 def read_cell_refs(f: h5py.File, name: str) -> np.ndarray:
     """The object-reference array of a cell variable, shape as HDF5 holds it."""
     ds = require(f, name)
     if ds.dtype != h5py.ref_dtype or ds.ndim != 2:
-        raise RecordingError(f"{_where(f)}: variable {name!r} must be a 2-D cell array of references, got shape {ds.shape} dtype {ds.dtype}")
+        raise RecordingError(
+            f"{_where(f)}: variable {name!r} must be a 2-D cell array of references, got shape {ds.shape} dtype {ds.dtype}"
+        )
     return ds[()]
 
 
@@ -262,7 +287,9 @@ def read_numeric_cell(f: h5py.File, ref, name: str) -> np.ndarray:
     try:
         return np.asarray(ds[()], dtype=np.float64).reshape(-1)
     except OSError as e:
-        raise RecordingError(f"{_where(f)}: a cell of {name!r} {ds.shape} cannot be read (truncated file?): {e}") from e
+        raise RecordingError(
+            f"{_where(f)}: a cell of {name!r} {ds.shape} cannot be read (truncated file?): {e}"
+        ) from e
 
 
 def read_spike_cells(f: h5py.File, name: str = "spikes") -> list[list[np.ndarray]]:
@@ -283,7 +310,9 @@ def read_char_cell(f: h5py.File, name: str) -> list[str]:
     """A (1, n) or (n, 1) cell array of char rows as a list of n strings."""
     refs = read_cell_refs(f, name)
     if 1 not in refs.shape:
-        raise RecordingError(f"{_where(f)}: variable {name!r} must be a (1, n) cell of strings, got {refs.shape}")
+        raise RecordingError(
+            f"{_where(f)}: variable {name!r} must be a (1, n) cell of strings, got {refs.shape}"
+        )
     return [decode_char(deref(f, r, name)).strip() for r in refs.reshape(-1)]
 
 
@@ -297,5 +326,5 @@ def root_attrs(f: h5py.File, prefix: str = ATTR_PREFIX) -> dict:
             value = value.decode()
         elif isinstance(value, np.generic):
             value = value.item()
-        out[key[len(prefix):]] = value
+        out[key[len(prefix) :]] = value
     return out
