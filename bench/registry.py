@@ -12,6 +12,7 @@ import dataclasses
 import difflib
 import importlib
 import importlib.util
+import os
 import sys
 import traceback
 from collections.abc import Callable, Iterable
@@ -155,7 +156,13 @@ def register(entry: Entry) -> Entry:
 
 
 def discover(packages: Iterable[str] = PACKAGES, extra_dirs: Iterable[Path] = ()) -> dict[str, Entry]:
-    """Import every entry module of ``packages`` (and of ``extra_dirs``); return the registry."""
+    """Import every entry module of ``packages`` (and of ``extra_dirs``); return the registry.
+
+    ``$BENCH_SUBMISSIONS_DIRS`` (os.pathsep-separated folders) adds submission folders outside
+    the repository, e.g. a user's own models.
+    """
+    env_dirs = [Path(p) for p in os.environ.get("BENCH_SUBMISSIONS_DIRS", "").split(os.pathsep) if p]
+    extra_dirs = [*extra_dirs, *env_dirs]
     for pkg_name in packages:
         key = ("pkg", pkg_name)
         if key in _DISCOVERED:
