@@ -87,7 +87,7 @@ def fit_regressor(
             if grad_clip:
                 nn.utils.clip_grad_norm_(model.parameters(), grad_clip)
             opt.step()
-            total += float(loss) * len(b)
+            total += loss.item() * len(b)
             count += len(b)
         if sched is not None:
             sched.step()

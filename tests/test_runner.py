@@ -1,0 +1,155 @@
+"""The runner end to end on a small synthetic .mat file: train, evaluate, store, skip, fail."""
+
+import dataclasses
+import json
+import os
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+import torch
+from torch import nn
+
+from bench import registry
+from bench import results as store
+from bench.registry import Entry, Variant
+from bench.runner import RunSpec, execute
+from bench.tasks import RecordingRef
+from bench.training import fit_regressor
+from bench.windows import Windows
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture(scope="module")
+def session(tmp_path_factory) -> RecordingRef:
+    from bench.data.matfile import write_reaching_mat
+    from bench.data.synth_reaching import SynthConfig, generate
+
+    d = tmp_path_factory.mktemp("sessions")
+    path = d / "sim_runner.mat"
+    write_reaching_mat(path, generate(SynthConfig(name="sim_runner", n_channels=96, duration_s=60.0, seed=7)))
+    return RecordingRef("sim_runner", path, True)
+
+
+@dataclasses.dataclass
+class Cfg:
+    epochs: int = 2
+    fail: bool = False
+
+
+class Linear(nn.Module):
+    def __init__(self, c, k):
+        super().__init__()
+        self.fc = nn.Linear(c, k)
+        nn.init.zeros_(self.fc.weight)  # raw window counts are large: start from a zero map
+
+    def forward(self, x):  # (B, 1, C) -> (B, 1, 2)
+        return self.fc(x)
+
+
+def train(model, data, cfg):
+    if cfg.fail:
+        raise RuntimeError("training exploded on purpose")
+    return fit_regressor(model, data, epochs=cfg.epochs, lr=3e-3)
+
+
+def halve(model, data, cfg):
+    with torch.no_grad():
+        model.fc.weight.mul_(0.5)
+    return model
+
+
+ENTRY = Entry(name="runner-linear", task="reaching", kind="submission", version="1", build=lambda c, k, cfg: Linear(c, k), train=train, config=Cfg(), windows=Windows(50, 1), variants=(Variant("half", halve),), source=__file__)
+
+
+def test_execute_stores_complete_results_and_skips(session, tmp_path):
+    spec = RunSpec(ENTRY, ["base", "half"], session, seed=3)
+    out = execute(spec, tmp_path)
+    assert out.status == "ok", out.message
+    assert len(out.paths) == 2
+    r = store.read(out.paths[0])
+    assert r["status"] == "ok" and r["seed"] == 3 and r["recording"] == "sim_runner"
+    assert r["data"]["source"] == "synthetic" and r["synthetic"] is True
+    for key in ("torch", "snntorch", "neurobench", "bench", "git_commit", "git_dirty"):
+        assert key in r["versions"]
+    assert {"load_s", "train_s", "eval_s"} <= set(r["timing"])
+    assert r["metrics"]["R2"] > 0.05  # learnable
+    half = store.read(out.paths[1])
+    assert half["row"] == "runner-linear-half" and half["metrics"]["R2"] != r["metrics"]["R2"]
+    mtime = out.paths[0].stat().st_mtime_ns
+    again = execute(spec, tmp_path)
+    assert again.status == "skipped" and out.paths[0].stat().st_mtime_ns == mtime
+    # same seed, same figures (CPU determinism)
+    forced = execute(spec, tmp_path, force=True)
+    assert store.read(forced.paths[0])["metrics"]["R2"] == pytest.approx(r["metrics"]["R2"], abs=1e-12)
+
+
+def test_failed_run_never_overwrites_a_completed_result(session, tmp_path):
+    spec = RunSpec(ENTRY, ["base"], session, seed=0)
+    ok = execute(spec, tmp_path)
+    before = ok.paths[0].read_bytes()
+    failing = RunSpec(ENTRY, ["base"], session, seed=0, overrides={})
+    bad_entry = dataclasses.replace(ENTRY, config=Cfg(fail=True))
+    failing.entry = bad_entry
+    out = execute(failing, tmp_path, force=True)
+    assert out.status == "error" and "exploded" in out.message
+    assert ok.paths[0].read_bytes() == before
+    err = store.read(store.error_path(ok.paths[0]))
+    assert err["status"] == "error" and err["error"]["stage"] == "train" and "Traceback" in err["error"]["traceback"]
+
+
+SUBMISSION = textwrap.dedent('''
+    """A user's submission: ridge-like linear decoder over 200 ms (test fixture)."""
+    import dataclasses
+    from torch import nn
+    from bench.registry import Entry, register
+    from bench.training import fit_regressor
+    from bench.windows import Windows
+
+    @dataclasses.dataclass
+    class Config:
+        epochs: int = 4
+
+    class Net(nn.Module):
+        def __init__(self, c, k):
+            super().__init__()
+            self.fc = nn.Linear(c, k)
+            nn.init.zeros_(self.fc.weight)
+        def forward(self, x):
+            return self.fc(x)
+
+    register(Entry(name="my-linear", task="reaching", kind="submission", version="1",
+                   build=lambda c, k, cfg: Net(c, k),
+                   train=lambda m, d, cfg: fit_regressor(m, d, epochs=cfg.epochs, lr=3e-3),
+                   config=Config(), quick={"epochs": 2}, windows=Windows(50, 1), display="My linear"))
+''')
+
+
+def test_dropped_in_submission_is_listed_trained_evaluated_ranked(session, tmp_path):
+    subs = tmp_path / "my_submissions"
+    subs.mkdir()
+    (subs / "my_linear.py").write_text(SUBMISSION)
+    data_dir = session.path.parent
+    env = dict(os.environ, BENCH_SUBMISSIONS_DIRS=str(subs), BENCH_PROGRESS="0")
+    run = lambda *a: subprocess.run([sys.executable, "-m", "bench", *a], cwd=REPO, env=env, capture_output=True, text=True, timeout=600)
+    listed = run("list")
+    assert listed.returncode == 0, listed.stderr
+    assert any(line.split()[:3] == ["my-linear", "reaching", "submission"] for line in listed.stdout.splitlines())
+    res = tmp_path / "results"
+    out = run("run", "my-linear", "--quick", "--data-dir", str(data_dir), "-r", "sim_runner", "--results", str(res))
+    assert out.returncode == 0, out.stdout + out.stderr
+    stored = store.load(res, tag="quick")
+    assert [r["row"] for r in stored] == ["my-linear"] and stored[0]["status"] == "ok"
+    board = (res / "leaderboard_quick.md").read_text()
+    assert "| 1 | My linear" in board.replace("  ", " ") or "My linear" in board.split("Task: reaching")[1].splitlines()[4]
+    bad = run("run", "my-linaer", "--quick")
+    assert bad.returncode == 2 and "did you mean my-linear" in bad.stderr
+    assert json.loads((store.result_path(res, "quick", "reaching", "my-linear", "sim_runner", 0)).read_text())["metrics"]["R2"] > 0
+
+
+def test_registry_modules_all_build(session):
+    """Every registered entry builds for 96 channels (parametrised tests live in test_all_entries)."""
+    assert registry.discover()
