@@ -8,6 +8,27 @@ import pytest
 from bench.data.recording import Recording
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _discovered():
+    """Import the repository's entries once, so every test starts from the same registry."""
+    from bench import registry
+
+    registry.discover()
+    return dict(registry._REGISTRY), set(registry._DISCOVERED)
+
+
+@pytest.fixture(autouse=True)
+def _registry_restored(_discovered):
+    """Entries a test registers (templates, fault modules) do not leak into other tests."""
+    from bench import registry
+
+    yield
+    registry._REGISTRY.clear()
+    registry._REGISTRY.update(_discovered[0])
+    registry._DISCOVERED.clear()
+    registry._DISCOVERED.update(_discovered[1])
+
+
 @pytest.fixture(autouse=True)
 def _hermetic(tmp_path_factory, monkeypatch):
     """Keep caches and results of every test out of the user's directories."""
