@@ -371,3 +371,22 @@ def test_resolve_synthetic_defaults(tmp_path, monkeypatch):
         RecordingError, match=r"unknown synthetic session\(s\) \['indy_20160630_01'\]"
     ):
         resolve_recordings(["indy_20160630_01"], None)
+
+
+@pytest.mark.parametrize("t0", [148.984, 2617.332, 0.0, 37.1])
+def test_spike_sample_index_matches_histogram(t0):
+    rng = np.random.default_rng(int(t0))
+    t = t0 + np.arange(5000) * 0.004
+    edges = reaching.neurobench_edges(t)
+    times = np.concatenate([
+        rng.uniform(t[0] - 1, t[-1] + 1, 20000), edges, edges + 1e-12, edges - 1e-12,
+        np.nextafter(edges, np.inf), np.nextafter(edges, -np.inf), [np.nan, -np.inf, np.inf],
+    ])
+    idx = reaching.spike_sample_index(times, edges)
+    on = idx >= 0
+    hist, _ = np.histogram(times[np.isfinite(times)], bins=edges)
+    assert np.array_equal(np.bincount(idx[on] - 1, minlength=edges.size - 1), hist)
+    # and spike by spike: the bin that np.histogram puts each single spike in
+    for i in rng.choice(times.size - 3, 200, replace=False):
+        h, _ = np.histogram(times[i : i + 1], bins=edges)
+        assert idx[i] == (np.flatnonzero(h)[0] + 1 if h.any() else -1)

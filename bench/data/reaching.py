@@ -24,6 +24,7 @@ import json
 import math
 import os
 import warnings
+from collections.abc import Iterable
 from pathlib import Path
 
 import h5py
@@ -144,29 +145,46 @@ def neurobench_edges(t: np.ndarray) -> np.ndarray:
 
 
 def spike_sample_index(times: np.ndarray, edges: np.ndarray) -> np.ndarray:
-    """Sample index of each spike on NeuroBench's grid (np.histogram bin + 1); -1 = off the grid."""
-    b = np.searchsorted(edges, times, side="right") - 1  # edges[b] <= s < edges[b+1]
-    b[times == edges[-1]] = edges.size - 2  # np.histogram closes its last bin
-    b[(b < 0) | (b > edges.size - 2)] = -2
-    return b + 1
+    """Sample index of each spike on NeuroBench's grid (np.histogram bin + 1); -1 = off the grid.
+
+    Bin b holds edges[b] <= s < edges[b+1], the last bin also s == edges[-1]. The bin is found by
+    arithmetic on the regular grid, then checked and corrected against the actual edges.
+    """
+    n = edges.size
+    out = np.full(times.shape, -1, dtype=np.int64)
+    if n < 2:
+        return out
+    on = np.flatnonzero((times >= edges[0]) & (times <= edges[-1]))  # NaN is off the grid
+    s = times[on]
+    b = np.floor((s - edges[0]) / BIN_WIDTH)
+    b = np.clip(b, 0, n - 2).astype(np.int64)
+    for _ in range(2):  # float rounding can leave the guess one bin off
+        b -= (s < edges[b]) & (b > 0)
+        b += (s >= edges[b + 1]) & (b < n - 2)
+    bad = (s < edges[b]) | ((s >= edges[b + 1]) & (b < n - 2))
+    if bad.any():  # never seen; exact fallback
+        b[bad] = np.minimum(np.searchsorted(edges, s[bad], side="right") - 1, n - 2)
+    out[on] = b + 1
+    return out
 
 
-def bin_spikes(spikes: list[list[np.ndarray]], edges: np.ndarray, k: int, mode: str) -> np.ndarray:
-    """(k, C) float32 inputs from [unit][channel] spike times; OR (binary) or sum (counts) over units."""
-    n_ch = len(spikes[0])
+def bin_spikes(
+    channel_times: Iterable[np.ndarray], edges: np.ndarray, k: int, n_ch: int, mode: str
+) -> np.ndarray:
+    """(k, C) float32 inputs from each channel's spike times (all units together): 1 if any spike
+    (binary) or the spike count (counts) per sample of NeuroBench's grid."""
     out = np.zeros((k, n_ch), dtype=np.float32)
-    for c in range(n_ch):
-        times = np.concatenate([row[c] for row in spikes])
-        if times.size == 0:
-            continue
+    c = -1
+    for c, times in enumerate(channel_times):
         idx = spike_sample_index(times, edges)
-        idx = idx[(idx >= 0) & (idx < k)]  # NeuroBench's grid may hold one sample more than t
+        idx = np.sort(idx[(idx >= 0) & (idx < k)])  # NeuroBench's grid may hold one more sample
         if mode == "binary":
             out[idx, c] = 1.0
         else:
-            cnt = np.bincount(idx, minlength=k)
-            nz = np.flatnonzero(cnt)
-            out[nz, c] = cnt[nz]
+            first = np.flatnonzero(np.diff(idx, prepend=-1))  # start of each run of equal indices
+            out[idx[first], c] = np.diff(first, append=idx.size)
+    if c + 1 != n_ch:
+        raise ValueError(f"bin_spikes: got spike times of {c + 1} channels, expected {n_ch}")
     return out
 
 
@@ -265,11 +283,29 @@ def _read_file(
 ) -> Recording:
     where = str(path)
     name = path.stem
+    stats = {"n_spikes": 0, "n_spikes_off_t": 0, "empty_cells": 0}
+
+    def channels(f: h5py.File, refs: np.ndarray, t0: float, t1: float):
+        for c in range(refs.shape[1]):  # one channel at a time keeps memory flat
+            cells = [matfile.read_numeric_cell(f, r, "spikes") for r in refs[:, c]]
+            times = np.concatenate(cells)
+            stats["n_spikes"] += times.size
+            stats["n_spikes_off_t"] += int(np.count_nonzero((times < t0) | (times > t1)))
+            stats["empty_cells"] += sum(x.size == 0 for x in cells)
+            yield times
+
     with matfile.open_mat(path) as f:
         try:
             t = _check_t(matfile.read_matrix(f, "t"), where)
             k = t.size
             cursor_pos, target_pos, finger_pos = _read_positions(f, where, k)
+            labels = velocity_labels(cursor_pos)  # (k, 2)
+            all_segments = neurobench_segments(target_pos)
+            finger = {
+                "finger_rows": int(finger_pos.shape[0]),
+                "finger_nan": int(np.sum(~np.isfinite(finger_pos))),
+            }
+            del cursor_pos, target_pos, finger_pos
             spike_refs = matfile.read_cell_refs(f, "spikes")  # (units, channels)
             names = matfile.read_char_cell(f, "chan_names")
             if min(spike_refs.shape) == 0:
@@ -285,20 +321,16 @@ def _read_file(
                 raise RecordingError(
                     f"{where}: session {name} has {known.channels} channels, but 'chan_names' of the file has {len(names)}"
                 )
-            spikes = matfile.read_spike_cells(f, "spikes")
             attrs = matfile.root_attrs(f)
+            edges = neurobench_edges(t)
+            inputs = bin_spikes(
+                channels(f, spike_refs, t[0], t[-1]), edges, k, len(names), input_mode
+            )
         except OSError as e:  # HDF5 read errors past the open: a damaged file
             raise RecordingError(
                 f"{where}: cannot be read (truncated or corrupt file?): {e}"
             ) from e
-
-    edges = neurobench_edges(t)
-    inputs = bin_spikes(spikes, edges, k, input_mode)  # (k, C)
-    labels = velocity_labels(cursor_pos)  # (k, 2)
-    all_segments = neurobench_segments(target_pos)
     split = neurobench_split(all_segments, train_ratio, remove_inactive, max_segment_length)
-    n_spikes = sum(int(s.size) for row in spikes for s in row)
-    n_off = sum(int(np.sum((s < t[0]) | (s > t[-1]))) for row in spikes for s in row)
 
     if attrs.get("synthetic"):
         identity = {
@@ -314,13 +346,10 @@ def _read_file(
         "t0": float(t[0]),
         "duration_s": float(t[-1] - t[0] + BIN_WIDTH),
         "units": int(spike_refs.shape[0]),
-        "finger_rows": int(finger_pos.shape[0]),
-        "finger_nan": int(np.sum(~np.isfinite(finger_pos))),
+        **finger,
         "n_segments_neurobench": int(len(all_segments)),
         "neurobench_grid_len": int(edges.size),
-        "n_spikes": n_spikes,
-        "n_spikes_off_t": n_off,
-        "empty_cells": sum(int(s.size == 0) for row in spikes for s in row),
+        **stats,
         "remove_inactive": bool(remove_inactive),
         "reader_version": READER_VERSION,
     }
