@@ -97,10 +97,15 @@ def run_neurobench(
     errors: dict[str, str] = {}
     notes: dict[str, str] = {}
     workload = list(workload)
+    gates = None
     if ActivationSparsity in workload and not has_activation_hooks(net, spiking):
         # NeuroBench would report 0.0 for a model with no hookable activation: not a measurement.
         workload.remove(ActivationSparsity)
-        notes["ActivationSparsity"] = "not measured: no nn.ReLU / nn.Sigmoid / spiking neuron to hook"
+        if any(isinstance(m, GATED_CELLS) for m in net.modules()):
+            gates = CellGateSparsity(net)  # recurrent cells: their sigmoid gates, hooked here
+            notes["ActivationSparsity"] = CellGateSparsity.NOTE
+        else:
+            notes["ActivationSparsity"] = "not measured: no nn.ReLU / nn.Sigmoid / spiking neuron to hook"
     static_g = [_guard(m, errors) for m in static]
     workload_g = [_guard(m, errors) for m in workload]
     model = (StreamModel if streaming else TorchModel)(net)
@@ -115,9 +120,18 @@ def run_neurobench(
         return preds
 
     bench = Benchmark(model, loader, [], [post], [static_g, workload_g])
-    with contextlib.redirect_stdout(io.StringIO()):
-        with torch.no_grad():
-            results = bench.run(quiet=True)
+    try:
+        with contextlib.redirect_stdout(io.StringIO()):
+            with torch.no_grad():
+                results = bench.run(quiet=True)
+    finally:
+        if gates is not None:
+            gates.close()
+    if gates is not None:
+        try:
+            results["ActivationSparsity"] = gates.value()
+        except Exception:
+            errors["ActivationSparsity"] = traceback.format_exc()
     metrics: dict = {}
     for name, value in results.items():
         if name in errors:
@@ -132,6 +146,69 @@ def run_neurobench(
     for name in errors:
         metrics.pop(name, None)
     return EvalOutcome(metrics=metrics, metric_errors=errors, extra={"notes": notes} if notes else {})
+
+
+GATED_CELLS = (nn.GRUCell, nn.LSTMCell)
+
+
+class CellGateSparsity:
+    """Activation sparsity of recurrent cells, measured on their sigmoid gates.
+
+    NeuroBench's ActivationSparsity hooks nn.ReLU / nn.Sigmoid modules, but nn.GRUCell and
+    nn.LSTMCell apply their gate sigmoids inside one fused call. A forward hook on each cell
+    recomputes the gates from the cell's own inputs and weights (GRU: r, z; LSTM: i, f, o) and
+    counts exact zeros, the quantity NeuroBench's Sigmoid hook would count if the gates were
+    modules: zeros / all gate activations, over all cells, steps and samples.
+    """
+
+    NOTE = (
+        "recurrent cells: fraction of exact zeros in the sigmoid gate outputs (GRUCell r, z; "
+        "LSTMCell i, f, o) over all cells, steps and samples (NeuroBench hooks only nn.ReLU / "
+        "nn.Sigmoid modules; the gates are recomputed from each cell's inputs by a forward hook)"
+    )
+
+    def __init__(self, net: nn.Module):
+        self.zeros = 0
+        self.total = 0
+        self.handles = [m.register_forward_hook(self._hook) for m in net.modules() if isinstance(m, GATED_CELLS)]
+
+    @staticmethod
+    def gates(cell: nn.Module, x: torch.Tensor, state) -> torch.Tensor:
+        """The cell's sigmoid gate outputs for input x (B, I) and its state: (B, k * H)."""
+        H = cell.hidden_size
+        if isinstance(state, tuple):
+            h = state[0]
+        else:
+            h = state
+        if h is None:
+            h = x.new_zeros(x.shape[0], H)
+        gi = nn.functional.linear(x, cell.weight_ih, cell.bias_ih)
+        gh = nn.functional.linear(h, cell.weight_hh, cell.bias_hh)
+        if isinstance(cell, nn.GRUCell):
+            return torch.sigmoid(gi[:, : 2 * H] + gh[:, : 2 * H])  # r, z
+        pre = gi + gh  # LSTM: i, f, g, o
+        return torch.sigmoid(torch.cat([pre[:, : 2 * H], pre[:, 3 * H:]], 1))  # i, f, o
+
+    def _hook(self, cell: nn.Module, inputs: tuple, output) -> None:
+        x = inputs[0]
+        state = inputs[1] if len(inputs) > 1 else None
+        if x.dim() == 1:  # unbatched call
+            x = x.unsqueeze(0)
+            state = tuple(s.unsqueeze(0) for s in state) if isinstance(state, tuple) else (state.unsqueeze(0) if state is not None else None)
+        with torch.no_grad():
+            g = self.gates(cell, x, state)
+        self.zeros += int((g == 0).sum())
+        self.total += g.numel()
+
+    def value(self) -> float:
+        if self.total == 0:
+            raise EvaluationError("no recurrent cell ran during evaluation: gate sparsity not measured")
+        return self.zeros / self.total
+
+    def close(self) -> None:
+        for h in self.handles:
+            h.remove()
+        self.handles.clear()
 
 
 def _plain(value):

@@ -1,0 +1,144 @@
+"""AEGRU and vanilla GRU: inference-only footprint, NeuroBench op counts checked by hand,
+exact count jitter, gate activation sparsity, streaming exactness and a quick training run."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+import pytest
+import torch
+from neurobench.metrics.static import Footprint
+from neurobench.metrics.workload import ActivationSparsity, SynapticOperations
+from torch import nn
+
+from bench.evaluation import CellGateSparsity, evaluate_reaching, run_neurobench, stream_predictions
+from bench.tasks.reaching import TASK
+from bench.training import set_seed
+from bench.windows import Windows, window_sums
+from submissions import aegru, gru
+from tests.conftest import make_recording
+
+
+def _loader(x: torch.Tensor):
+    return torch.utils.data.DataLoader(torch.utils.data.TensorDataset(x, torch.zeros(len(x), 2)), batch_size=len(x))
+
+
+def _synops(net: nn.Module, x: torch.Tensor) -> dict:
+    loader = _loader(x)
+    out = run_neurobench(net, loader, [SynapticOperations], static=[Footprint])
+    assert not out.metric_errors, out.metric_errors
+    return out.metrics
+
+
+class OneStep(nn.Module):
+    """One GRUCell step with the state passed explicitly, then a 2-unit readout."""
+
+    def __init__(self, i: int, h: int, h0: torch.Tensor):
+        super().__init__()
+        self.cell, self.out, self.h0 = nn.GRUCell(i, h), nn.Linear(h, 2), h0
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.out(self.cell(x, self.h0.expand(len(x), -1)))
+
+
+@pytest.mark.parametrize("i,h", [(32, 32), (96, 32), (7, 5)])
+def test_gru_step_op_count_matches_hand_computation(i, h):
+    torch.manual_seed(0)
+    x = torch.rand(4, i) + 0.1  # no zero inputs, not binary
+    # nonzero state: every weight multiplies something non-zero
+    m = _synops(OneStep(i, h, torch.rand(1, h) + 0.1), x)["SynapticOperations"]
+    # 3 gates x h rows x (i + h) weights, + h for r * (W_hn h + b_hn), + 2h for (1 - z) n + z h
+    step = 3 * h * (i + h) + h + 2 * h
+    assert m["Dense"] == step + 2 * h
+    assert m["Effective_MACs"] == step + 2 * h
+    # zero state: W_hh h and z * h do no work
+    m0 = _synops(OneStep(i, h, torch.zeros(1, h)), x)["SynapticOperations"]
+    assert m0["Dense"] == step + 2 * h
+    assert m0["Effective_MACs"] == 3 * h * i + 2 * h + 2 * h
+
+
+@pytest.mark.parametrize("C,published", [(96, 39184), (192, 51856)])
+def test_aegru_inference_footprint_and_dense_ops(C, published):
+    cfg = aegru.AEGRUConfig()
+    model = aegru.build(C, 2, cfg).eval()
+    H, N = cfg.hidden, cfg.n
+    params = C * H + H + 2 * H + (3 * H * H * 2 + 6 * H) + 2 * H + (2 * H + 2)
+    assert sum(p.numel() for p in model.parameters()) == params
+    # params + BN running stats + num_batches_tracked (int64) + the (1, C) input register
+    assert published == params * 4 + 2 * H * 4 + 8 + C * 4
+    x = torch.log(nn.functional.softplus(torch.poisson(torch.full((8, N, C), 1.5))))
+    m = _synops(model, x)
+    assert m["Footprint"] == published
+    dense = N * C * H + N * (6 * H * H + 3 * H) + 2 * H  # encoder, N GRU steps, one readout
+    assert m["SynapticOperations"]["Dense"] == dense
+    # h_0 = 0: the first step saves W_hh h (3 H^2) and z * h (H)
+    assert m["SynapticOperations"]["Effective_MACs"] == dense - 3 * H * H - H
+
+
+def test_training_heads_are_not_part_of_the_evaluated_module(tiny_recording):
+    cfg = dataclasses.replace(aegru.ENTRY.make_config(quick=True), epochs=1)
+    set_seed(0)
+    data = TASK.make_data(tiny_recording, aegru.ENTRY, cfg, seed=0, quick=True)
+    model = aegru.build(96, 2, cfg)
+    before = {n for n, _ in model.named_parameters()} | {n for n, _ in model.named_buffers()}
+    aegru.train(model, data, cfg)
+    after = {n for n, _ in model.named_parameters()} | {n for n, _ in model.named_buffers()}
+    assert before == after
+    assert not any(k.startswith(("logvar", "decoder", "_train")) for k in model.state_dict())
+    assert isinstance(model.__dict__["_train_heads"], aegru.AEHeads)  # kept for fine-tuning
+
+
+def test_count_inverse_is_exact_and_jitter_acts_on_counts():
+    k = torch.arange(0, 400, dtype=torch.float32)
+    assert torch.equal(aegru.counts_from_log_softplus(aegru.log_softplus(k)), k)
+    assert torch.equal(aegru.counts_from_log_softplus(torch.from_numpy(window_sums(np.eye(3, dtype=np.float32), Windows(2, 2, transform="log_softplus")))),
+                       torch.from_numpy(window_sums(np.eye(3, dtype=np.float32), Windows(2, 2))))
+    counts = torch.poisson(torch.full((200, 5, 50), 3.0))
+    g = torch.Generator().manual_seed(1)
+    j = aegru.jitter_counts(counts, 0.5, g)
+    assert torch.equal(j, aegru.jitter_counts(counts, 0.5, torch.Generator().manual_seed(1)))
+    assert torch.all(j[counts == 0] == 0) and torch.all(j == j.round()) and torch.all(j >= 0)
+    changed = (j != counts).float().mean()
+    assert 0.2 < changed < 0.5  # half drawn, most draws differ from their mean
+    assert abs(float(j.mean() - counts.mean())) < 0.05
+    assert torch.equal(aegru.jitter_counts(counts, 0.0, g), counts)
+    # the augmentation of transformed windows jitters the counts, then transforms again
+    x = aegru.log_softplus(counts)
+    xa = aegru.jitter_transformed(0.5)(x, torch.Generator().manual_seed(1))
+    assert torch.allclose(xa, aegru.log_softplus(j))
+
+
+def test_gate_sparsity_recomputes_the_cells_gates():
+    torch.manual_seed(0)
+    cell = nn.GRUCell(6, 4)
+    x, h = torch.randn(5, 6), torch.randn(5, 4)
+    r, z = CellGateSparsity.gates(cell, x, h).chunk(2, 1)
+    gi, gh = nn.functional.linear(x, cell.weight_ih, cell.bias_ih), nn.functional.linear(h, cell.weight_hh, cell.bias_hh)
+    n = torch.tanh(gi[:, 8:] + r * gh[:, 8:])
+    assert torch.allclose((1 - z) * n + z * h, cell(x, h), atol=1e-6)
+    net = OneStep(6, 4, torch.zeros(1, 4))
+    with torch.no_grad():
+        net.cell.bias_ih[:4] = -1e4  # r gate saturates to exactly 0; z does not
+    out = run_neurobench(net, _loader(x), [ActivationSparsity], static=[])
+    assert out.metrics["ActivationSparsity"] == pytest.approx(0.5)
+    assert "sigmoid gate" in out.extra["notes"]["ActivationSparsity"]
+
+
+@pytest.mark.parametrize("module", [aegru, gru])
+def test_quick_training_learns_and_streams_exactly(module):
+    rec = make_recording(96, 4000, seed=3)
+    entry = module.ENTRY
+    cfg = entry.make_config(quick=True)
+    set_seed(0)
+    data = TASK.make_data(rec, entry, cfg, seed=0, quick=True)
+    model = entry.build(96, 2, cfg)
+    report = entry.train(model, data, cfg)
+    assert report["epochs_run"] == cfg.epochs
+    out = evaluate_reaching(model, data, entry)
+    assert not out.metric_errors
+    assert out.metrics["R2"] > 0.3
+    assert out.metrics["ActivationSparsity"] == 0.0  # sigmoid gates of a dense GRU never hit 0
+    model.eval()
+    ref = stream_predictions(model, data, limit=130)
+    assert torch.allclose(ref, data.predict(model, "test")[:130], atol=1e-4)
