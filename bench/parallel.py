@@ -69,7 +69,9 @@ def to_wire(spec: RunSpec) -> WireSpec:
 def from_wire(wire: WireSpec) -> RunSpec:
     from bench.runner import RunSpec
 
-    entry = pickle.loads(wire.entry_blob) if wire.entry_blob else load_entry(wire.entry, wire.source)
+    entry = load_entry(wire.entry, wire.source)  # imports the module a shipped entry refers to
+    if wire.entry_blob:
+        entry = pickle.loads(wire.entry_blob)
     return RunSpec(entry=entry, **wire.fields)
 
 
