@@ -279,6 +279,17 @@ def deref(f: h5py.File, ref, name: str) -> h5py.Dataset:
 
 def read_numeric_cell(f: h5py.File, ref, name: str) -> np.ndarray:
     """One cell's numbers as a flat float64 vector; a MATLAB_empty cell gives an empty vector."""
+    try:  # low-level fast path: one cell of thousands, the high-level wrappers dominate
+        did = h5py.h5r.dereference(ref, f.id)
+        if isinstance(did, h5py.h5d.DatasetID):
+            if h5py.h5a.exists(did, b"MATLAB_empty"):
+                return np.empty(0, dtype=np.float64)
+            if did.get_type().get_class() == h5py.h5t.FLOAT:
+                out = np.empty(did.get_space().get_simple_extent_dims(), dtype=np.float64)
+                did.read(h5py.h5s.ALL, h5py.h5s.ALL, out)
+                return out.reshape(-1)
+    except (OSError, ValueError, KeyError, TypeError):
+        pass  # fall through to the checked path, which names what is wrong
     ds = deref(f, ref, name)
     if is_empty_cell(ds):
         return np.empty(0, dtype=np.float64)

@@ -158,11 +158,10 @@ def spike_sample_index(times: np.ndarray, edges: np.ndarray) -> np.ndarray:
     s = times[on]
     b = np.floor((s - edges[0]) / BIN_WIDTH)
     b = np.clip(b, 0, n - 2).astype(np.int64)
-    for _ in range(2):  # float rounding can leave the guess one bin off
-        b -= (s < edges[b]) & (b > 0)
-        b += (s >= edges[b + 1]) & (b < n - 2)
+    b -= (s < edges[b]) & (b > 0)  # float rounding can leave the guess one bin off
+    b += (s >= edges[b + 1]) & (b < n - 2)
     bad = (s < edges[b]) | ((s >= edges[b + 1]) & (b < n - 2))
-    if bad.any():  # never seen; exact fallback
+    if bad.any():  # exact fallback for whatever is still off
         b[bad] = np.minimum(np.searchsorted(edges, s[bad], side="right") - 1, n - 2)
     out[on] = b + 1
     return out
