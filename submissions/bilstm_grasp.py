@@ -1,0 +1,251 @@
+"""Bidirectional LSTM grasp decoders: object classifier and grasp/rest phase detector.
+
+LINKS Foundation, "Deep Learning for real-time neural decoding of grasp" (2023): 480 ms windows
+of 40 ms spike counts go through bidirectional LSTM layers (40 units, dropout 0.7-0.8, L2 on the
+kernel and recurrent weights) and a softmax layer. ``bilstm-grasp`` names the grasped object from
+grasp windows; ``bilstm-grasp-phase`` (2 BiLSTM layers) tells grasp windows from rest windows.
+
+Recipe as the paper: Adam, batch 256, early stopping on validation accuracy, learning rate halved
+after 10 epochs without a better validation accuracy, L1/L2 penalties of 0.01 (Keras style:
+0.01 * sum|w| or 0.01 * sum w^2, added to the mean batch loss).
+
+The parameters live in ``nn.LSTMCell`` modules (one per layer and direction), and the evaluated
+forward loops over the 12 bins with them, so NeuroBench counts every operation. Training runs a
+fused ``nn.LSTM`` whose parameters *are* the cells' (same tensors, see :func:`fused_view`); the
+two forwards agree to float precision (tests/test_grasp_task.py).
+
+Class imbalance of the detector (about 10 rest windows per grasp window): each epoch uses every
+grasp window and a fresh random draw of ``rest_ratio`` rest windows per grasp window, so the
+detector sees 3:1 instead of 10:1 (faster epochs and a prior that does not drown the grasp
+class); validation and test keep the true distribution. ``class_weight="balanced"`` weights the
+loss by inverse class frequency instead, when wanted.
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+import time
+from dataclasses import dataclass
+from typing import ClassVar
+
+import numpy as np
+import torch
+from torch import nn
+from tqdm import tqdm
+
+from bench.registry import Entry, register
+from bench.training import show_progress
+
+REGULARISATIONS = ("none", "l1", "l2", "l1l2")
+
+
+@dataclass(frozen=True)
+class BiLSTMGraspConfig:
+    layers: int = 1  # BiLSTM layers (paper's classifier: 1; detector: 2)
+    units: int = 40  # hidden units per direction (paper: 40)
+    dropout: float = 0.7  # between layers and before the softmax layer (paper: 0.7-0.8)
+    regularisation: str = "l2"  # on kernel and recurrent weights: none | l1 | l2 | l1l2
+    reg_strength: float = 0.01  # paper: 0.01 for each penalty
+    lr: float = 1e-3  # Adam's initial learning rate
+    batch_size: int = 256  # paper
+    epochs: int = 60  # paper: up to 100; 60 keeps a session near a minute on 2 CPU cores
+    patience: int = 20  # early stopping: epochs without a better validation accuracy
+    lr_patience: int = 10  # halve the learning rate after this many flat epochs (paper)
+    lr_factor: float = 0.5
+    rest_ratio: float | None = None  # detector: rest windows drawn per grasp window each epoch
+    class_weight: str = "none"  # "balanced": loss weights n / (K * n_k)
+
+    SEARCH_SPACE: ClassVar[dict[str, tuple]] = {
+        "layers": (1, 2, 3, 4),
+        "units": (16, 32, 40, 64),
+        "dropout": (0.0, 0.2, 0.4, 0.6, 0.7, 0.8),
+        "regularisation": REGULARISATIONS,
+        "lr": (1e-2, 1e-3, 1e-4),
+    }
+
+    def __post_init__(self) -> None:
+        if self.regularisation not in REGULARISATIONS:
+            raise ValueError(f"regularisation {self.regularisation!r} not in {REGULARISATIONS}")
+        if self.class_weight not in ("none", "balanced"):
+            raise ValueError(f"class_weight {self.class_weight!r} not in ('none', 'balanced')")
+        if self.layers < 1 or self.units < 1 or not 0 <= self.dropout < 1:
+            raise ValueError(f"need layers >= 1, units >= 1, 0 <= dropout < 1; got {self}")
+
+
+class BiLSTMNet(nn.Module):
+    """(B, T, C) spike counts -> (B, K) class logits (softmax is applied by the loss).
+
+    Each layer runs a forward cell over t = 0..T-1 and a backward cell over t = T-1..0; the next
+    layer reads both directions' outputs (B, T, 2H). The classifier reads the last state of
+    each direction of the top layer, as Keras' Bidirectional(LSTM(return_sequences=False)).
+    """
+
+    def __init__(self, n_inputs: int, n_outputs: int, layers: int = 1, units: int = 40, dropout: float = 0.7):
+        super().__init__()
+        self.n_inputs, self.units = n_inputs, units
+        sizes = [n_inputs] + [2 * units] * (layers - 1)
+        self.fwd = nn.ModuleList(nn.LSTMCell(s, units) for s in sizes)
+        self.bwd = nn.ModuleList(nn.LSTMCell(s, units) for s in sizes)
+        self.drop = nn.Dropout(dropout)
+        self.head = nn.Linear(2 * units, n_outputs)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if x.dim() != 3 or x.shape[-1] != self.n_inputs:
+            raise ValueError(f"BiLSTMNet expects (B, T, {self.n_inputs}) inputs; got {tuple(x.shape)}")
+        B, T, _ = x.shape
+        seq = x
+        for layer, (cf, cb) in enumerate(zip(self.fwd, self.bwd)):
+            if layer > 0:
+                seq = self.drop(seq)
+            zero = seq.new_zeros(B, self.units)
+            hf, sf, hb, sb = zero, zero, zero, zero
+            outs_f, outs_b = [], []
+            for t in range(T):
+                hf, sf = cf(seq[:, t], (hf, sf))
+                hb, sb = cb(seq[:, T - 1 - t], (hb, sb))
+                outs_f.append(hf)
+                outs_b.append(hb)
+            seq = torch.cat([torch.stack(outs_f, 1), torch.stack(outs_b[::-1], 1)], -1)  # (B, T, 2H)
+        feats = torch.cat([hf, hb], -1)  # (B, 2H): last forward state, last backward state
+        return self.head(self.drop(feats))
+
+    def penalty(self, kind: str, strength: float) -> torch.Tensor:
+        """Keras-style L1/L2 penalty on the kernel (ih) and recurrent (hh) weights."""
+        total = self.head.weight.new_zeros(())
+        if kind == "none" or strength == 0:
+            return total
+        for cell in [*self.fwd, *self.bwd]:
+            for w in (cell.weight_ih, cell.weight_hh):
+                if "l1" in kind:
+                    total = total + strength * w.abs().sum()
+                if "l2" in kind:
+                    total = total + strength * w.pow(2).sum()
+        return total
+
+
+def fused_view(net: BiLSTMNet) -> nn.LSTM:
+    """An ``nn.LSTM`` whose parameters are the very tensors of ``net``'s cells (for fast training)."""
+    layers = len(net.fwd)
+    lstm = nn.LSTM(net.n_inputs, net.units, num_layers=layers, batch_first=True, bidirectional=True, dropout=net.drop.p if layers > 1 else 0.0)
+    lstm.to(net.head.weight.device)
+    for i, (cf, cb) in enumerate(zip(net.fwd, net.bwd)):
+        for cell, suffix in ((cf, ""), (cb, "_reverse")):
+            for name in ("weight_ih", "weight_hh", "bias_ih", "bias_hh"):
+                setattr(lstm, f"{name}_l{i}{suffix}", getattr(cell, name))
+    return lstm
+
+
+def fused_forward(net: BiLSTMNet, lstm: nn.LSTM, x: torch.Tensor) -> torch.Tensor:
+    """Same function as ``net(x)``, through the fused LSTM (dropout follows ``net.training``)."""
+    lstm.train(net.training)
+    _, (h, _) = lstm(x)  # h: (layers * 2, B, H)
+    return net.head(net.drop(torch.cat([h[-2], h[-1]], -1)))
+
+
+# --- training ----------------------------------------------------------------------------------
+
+
+def _epoch_rows(y: np.ndarray, cfg: BiLSTMGraspConfig, rng: np.random.Generator) -> np.ndarray:
+    """Training rows of one epoch: all, or (detector) all positives + a draw of negatives."""
+    if cfg.rest_ratio is None:
+        return rng.permutation(len(y))
+    pos, neg = np.flatnonzero(y == 1), np.flatnonzero(y == 0)
+    n_neg = min(len(neg), int(math.ceil(cfg.rest_ratio * max(len(pos), 1))))
+    return rng.permutation(np.concatenate([pos, rng.choice(neg, n_neg, replace=False)]))
+
+
+@torch.no_grad()
+def _val_accuracy(net: BiLSTMNet, lstm: nn.LSTM, data, split: str = "val", batch_size: int = 4096) -> float:
+    net.eval()
+    n = data.size(split)
+    correct = 0
+    for i in range(0, n, batch_size):
+        xb, yb = data.take(split, np.arange(i, min(n, i + batch_size)))
+        correct += int((fused_forward(net, lstm, xb).argmax(-1).cpu() == yb).sum())
+    return correct / max(n, 1)
+
+
+def train_grasp(model: BiLSTMNet, data, cfg: BiLSTMGraspConfig) -> dict:
+    """Adam on the fused view, early stopping on validation accuracy, best weights restored."""
+    lstm = fused_view(model)
+    y_train = data.y("train").numpy()
+    rng = np.random.default_rng(data.seed)
+    opt = torch.optim.Adam(model.parameters(), lr=cfg.lr)
+    sched = torch.optim.lr_scheduler.ReduceLROnPlateau(opt, mode="max", factor=cfg.lr_factor, patience=cfg.lr_patience)
+    weight = None
+    if cfg.class_weight == "balanced":
+        counts = np.bincount(y_train, minlength=data.n_outputs).astype(np.float64)
+        weight = torch.tensor(len(y_train) / (data.n_outputs * np.maximum(counts, 1)), dtype=torch.float32, device=data.device)
+    best_acc, best_state, best_epoch = -1.0, None, 0
+    history: list[dict] = []
+    t0 = time.perf_counter()
+    bar = tqdm(range(cfg.epochs), desc=f"bilstm {data.task_kind}", leave=False, disable=not show_progress())
+    for epoch in bar:
+        model.train()
+        rows = _epoch_rows(y_train, cfg, rng)
+        total, count = 0.0, 0
+        for i in range(0, len(rows), cfg.batch_size):
+            xb, yb = data.take("train", rows[i:i + cfg.batch_size])
+            loss = nn.functional.cross_entropy(fused_forward(model, lstm, xb), yb.to(data.device), weight=weight)
+            loss = loss + model.penalty(cfg.regularisation, cfg.reg_strength)
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            opt.step()
+            total += loss.item() * len(yb)
+            count += len(yb)
+        acc = _val_accuracy(model, lstm, data)
+        sched.step(acc)
+        history.append({"epoch": epoch + 1, "loss": total / max(count, 1), "val_accuracy": acc, "lr": opt.param_groups[0]["lr"]})
+        bar.set_postfix(loss=f"{total / max(count, 1):.3f}", val_acc=f"{acc:.3f}")
+        if acc > best_acc:
+            best_acc, best_state, best_epoch = acc, copy.deepcopy(model.state_dict()), epoch + 1
+        elif epoch + 1 - best_epoch >= cfg.patience:
+            break
+    if best_state is not None:
+        model.load_state_dict(best_state)
+    model.eval()
+    return {
+        "epochs_run": len(history),
+        "best_epoch": best_epoch,
+        "best_val_accuracy": best_acc,
+        "final_lr": opt.param_groups[0]["lr"],
+        "history": history,
+        "train_s": time.perf_counter() - t0,
+    }
+
+
+def build(n_inputs: int, n_outputs: int, cfg: BiLSTMGraspConfig) -> BiLSTMNet:
+    return BiLSTMNet(n_inputs, n_outputs, cfg.layers, cfg.units, cfg.dropout)
+
+
+QUICK = {"epochs": 3, "patience": 3}
+PAPER = "LINKS Foundation, Deep Learning for real-time neural decoding of grasp (2023)"
+
+CLASSIFIER = register(Entry(
+    name="bilstm-grasp",
+    task="grasp-object",
+    kind="submission",
+    version="1",
+    build=build,
+    train=train_grasp,
+    config=BiLSTMGraspConfig(),
+    quick=QUICK,
+    display="BiLSTM",
+    paper=PAPER,
+    description="bidirectional LSTM (40 units, dropout 0.7, L2) naming the grasped object from a 480 ms window",
+))
+
+DETECTOR = register(Entry(
+    name="bilstm-grasp-phase",
+    task="grasp-phase",
+    kind="submission",
+    version="1",
+    build=build,
+    train=train_grasp,
+    config=BiLSTMGraspConfig(layers=2, dropout=0.5, rest_ratio=3.0, epochs=30, patience=10, lr_patience=5),
+    quick=QUICK,
+    display="BiLSTM detector",
+    paper=PAPER,
+    description="two bidirectional LSTM layers telling grasp (Hold) windows from rest windows",
+))
