@@ -1,0 +1,106 @@
+"""Sweeps run through the runner and redraw from stored results; Table III aggregation."""
+
+from __future__ import annotations
+
+import argparse
+import json
+
+import numpy as np
+import pytest
+import torch
+
+from bench import results as store
+from bench import runner, sweeps
+from bench.table3 import SYNTHETIC_NOTE, published_table3, write_table3
+from bench.tasks import RecordingRef
+from tests.conftest import make_recording
+
+
+@pytest.fixture(autouse=True)
+def _one_thread():
+    n = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(n)
+
+
+@pytest.fixture
+def mem_recording(monkeypatch, tmp_path):
+    """The runner loads an in-memory recording instead of a file."""
+    rec = make_recording(32, 2400, seed=5, name="mem_sweep")
+    ref = RecordingRef("mem_sweep", tmp_path / "mem_sweep.mat", True)
+    monkeypatch.setattr(sweeps, "recordings_for", lambda task, args: [ref])
+    monkeypatch.setattr(runner, "load_recording", lambda task, r, spec: rec)
+    return rec
+
+
+def _parse(argv: list[str]) -> argparse.Namespace:
+    p = argparse.ArgumentParser()
+    sub = p.add_subparsers(dest="cmd")
+    sweeps.add_sweep_parsers(sub)
+    return p.parse_args(argv)
+
+
+def test_window_sweep_runs_stores_and_redraws(mem_recording, tmp_path):
+    res = tmp_path / "res"
+    args = _parse(["window", "aegru", "--ws", "5", "10", "--n", "1", "2", "--quick", "--results", str(res)])
+    assert args.func(args) == 0
+    stored = store.load(res, tag="sweep-window-quick")
+    assert sorted((r["overrides"]["ws"], r["overrides"]["n"]) for r in stored) == [(5, 1), (5, 2), (10, 1), (10, 2)]
+    assert all(r["status"] == "ok" and r["config"]["ws"] == r["overrides"]["ws"] for r in stored)
+    png = res / "sweeps" / "window_aegru_sweep-window-quick.png"
+    md = png.with_suffix(".md").read_text()
+    assert png.stat().st_size > 1000 and SYNTHETIC_NOTE in md
+    r2 = [r["metrics"]["R2"] for r in stored if r["overrides"] == {"ws": 10, "n": 2}][0]
+    assert f"{r2:.3f}" in md
+    png.unlink()
+    args = _parse(["window", "aegru", "--plot-only", "--quick", "--results", str(res)])
+    assert args.func(args) == 0 and png.exists()
+
+
+def test_prune_sweep_trains_once_and_macs_fall(mem_recording, tmp_path, monkeypatch):
+    from submissions import aegru
+
+    calls = []
+    real_train = aegru.ENTRY.train
+    monkeypatch.setattr(sweeps, "_entry", lambda name: __import__("dataclasses").replace(aegru.ENTRY, train=lambda *a: calls.append(1) or real_train(*a)))
+    res = tmp_path / "res"
+    args = _parse(["prune", "aegru", "--rates", "0", "0.5", "0.9", "--quick", "--results", str(res)])
+    assert args.func(args) == 0
+    assert len(calls) == 1  # one training, three pruning points
+    stored = {r["overrides"]["prune_rate"]: r for r in store.load(res, tag="sweep-prune-quick")}
+    assert sorted(stored) == [0.0, 0.5, 0.9] and all(r["row"] == "aegru-pruned" for r in stored.values())
+    macs = [stored[r]["metrics"]["SynapticOperations"]["Effective_MACs"] for r in (0.0, 0.5, 0.9)]
+    assert macs[0] > macs[1] > macs[2]
+    assert stored[0.0]["metrics"]["Footprint"] == stored[0.9]["metrics"]["Footprint"]
+    md = (res / "sweeps" / "prune_aegru-pruned_sweep-prune-quick.md").read_text()
+    assert "0.5" in md and SYNTHETIC_NOTE in md
+
+
+def _result(root, row, rec, seed, r2, synthetic=True):
+    payload = {"schema": store.SCHEMA, "status": "ok", "task": "reaching", "row": row, "entry": row, "recording": rec, "seed": seed, "synthetic": synthetic, "overrides": {}, "metrics": {"R2": r2}}
+    store.store(store.result_path(root, "leaderboard", "reaching", row, rec, seed), payload)
+
+
+def test_table3_average_is_std_over_seeds_of_session_means(tmp_path):
+    rng = np.random.default_rng(0)
+    vals = {row: rng.uniform(0.5, 0.8, size=(3, 5)) for row in ("gru", "aegru")}  # (recordings, seeds)
+    for row, v in vals.items():
+        for i in range(3):
+            for s in range(5):
+                _result(tmp_path, row, f"sim_{i}", s, float(v[i, s]))
+    _result(tmp_path, "aegru", "real_x", 0, 0.9, synthetic=False)
+    text = write_table3(tmp_path, tmp_path / "out", published=True)
+    assert text == (tmp_path / "out" / "table3.md").read_text()
+    synth = text[text.index(SYNTHETIC_NOTE):]
+    for row, col in (("gru", 1), ("aegru", 2)):
+        v = vals[row]
+        line = [ln for ln in synth.splitlines() if ln.startswith("| sim_1 ")][0]
+        assert line.split(" | ")[col] == f"{v[1].mean():.3f} ± {v[1].std():.3f}"
+        per_seed = v.mean(0)
+        avg = [ln for ln in synth.splitlines() if ln.startswith("| Average")][0]
+        assert avg.split(" | ")[col] == f"{per_seed.mean():.3f} ± {per_seed.std():.3f}"
+    real = text[: text.index(SYNTHETIC_NOTE)]
+    assert "real_x" in real and "0.900 ± 0.000" in real and "sim_0" not in real
+    assert published_table3() in text and "0.70 ± 0.008" in text
+    assert json.dumps(text)  # plain text
