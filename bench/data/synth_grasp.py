@@ -21,7 +21,7 @@ from pathlib import Path
 
 import numpy as np
 
-GENERATOR_VERSION = "1"
+GENERATOR_VERSION = "2"
 DT = 0.01  # s: rate grid (spike times themselves are continuous)
 PHASES = ("Start", "Rest", "Motor", "FixLOn", "Fix", "Cue", "Mem", "React", "Go", "Hold", "Rew",
           "Intert", "End")
@@ -56,18 +56,18 @@ class GraspSynthConfig:
     incorrect_share: float = 0.07  # error trials (correct = 0)
     abort_share: float = 0.5  # of error trials: aborted after Go, without Hold / Rew markers
     phase_depth: float = 0.25  # sd of per-unit per-phase log-gains
-    grasp_depth: float = 0.6  # mean extra log-gain of grasp units around Go / Hold
+    grasp_depth: float = 0.9  # mean extra log-gain of grasp units around Go / Hold
     grasp_unit_share: float = 0.45
     n_dims: int = 8  # object embedding dimensions
-    size_weight: float = 1.0  # size vs shape in the embedding (neighbouring sizes stay close)
-    visual_tuning: float = 0.35  # log-rate sd of the object drive at full visual envelope
-    motor_tuning: float = 0.5  # ... at full motor envelope
-    grip_jitter: float = 0.55  # per-trial jitter of the object embedding (sd, embedding sd = 1)
+    size_weight: float = 0.7  # size vs shape in the embedding (neighbouring sizes stay close)
+    visual_tuning: float = 0.45  # log-rate sd of the object drive at full visual envelope
+    motor_tuning: float = 0.85  # ... at full motor envelope
+    grip_jitter: float = 0.4  # per-trial jitter of the object embedding (sd, embedding sd = 1)
     trial_noise: float = 0.25  # sd of per-trial per-unit log-rate offsets
     n_latents: int = 3
     latent_weight: float = 0.2
     latent_tau_s: float = 0.4
-    smooth_s: float = 0.06  # phase transitions are smoothed with this time constant
+    smooth_s: float = 0.04  # phase transitions are smoothed with this time constant
     iti_s: tuple[float, float] = (0.4, 1.2)  # gap between trials
 
 
@@ -75,9 +75,9 @@ DEFAULT_GRASP_SESSIONS: tuple[GraspSynthConfig, ...] = (
     GraspSynthConfig("sim_m_1", 552, 745, seed=4001, animal="m"),
     GraspSynthConfig("sim_m_2", 568, 757, seed=4002, animal="m"),
     GraspSynthConfig("sim_m_3", 554, 653, seed=4003, animal="m"),
-    GraspSynthConfig("sim_z_1", 391, 687, seed=5001, animal="z", grip_jitter=0.6),
-    GraspSynthConfig("sim_z_2", 388, 724, seed=5002, animal="z", grip_jitter=0.6),
-    GraspSynthConfig("sim_z_3", 369, 610, seed=5003, animal="z", grip_jitter=0.6),
+    GraspSynthConfig("sim_z_1", 391, 687, seed=5001, animal="z", grip_jitter=0.45),
+    GraspSynthConfig("sim_z_2", 388, 724, seed=5002, animal="z", grip_jitter=0.45),
+    GraspSynthConfig("sim_z_3", 369, 610, seed=5003, animal="z", grip_jitter=0.45),
 )
 
 
