@@ -120,6 +120,7 @@ def _write_block(path: Path, mutate) -> Path:
     (lambda b: setattr(b.segments[1].spiketrains[2], "t_stop", 13.0 * pq.s),
      "share t_start and t_stop"),
     (lambda b: b.segments.clear(), "no segments"),
+    (lambda b: b.segments[1].annotate(obj="cube"), "must be numbers"),
 ])
 @pytest.mark.parametrize("engine", ["scipy", "neo"])
 def test_reader_names_file_trial_and_what_is_missing(tmp_path, mutate, message, engine):

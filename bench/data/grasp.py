@@ -224,11 +224,16 @@ def _validate(trials: list[_Trial], path: Path) -> None:
             if key not in tr.annotations:
                 raise GraspDataError(f"{where}: segment annotation {key!r} is missing "
                                      f"(annotations: {sorted(tr.annotations)})")
-        obj = float(np.asarray(tr.annotations["obj"]).ravel()[0])
+        try:
+            obj = float(np.asarray(tr.annotations["obj"]).ravel()[0])
+            ok = float(np.asarray(tr.annotations["correct"]).ravel()[0])
+        except (TypeError, ValueError, IndexError) as e:
+            raise GraspDataError(f"{where}: annotations 'obj' / 'correct' must be numbers, got "
+                                 f"{tr.annotations['obj']!r} / {tr.annotations['correct']!r}") from e
         if obj != round(obj):
             raise GraspDataError(f"{where}: annotation 'obj' = {obj} is not an integer object id")
         tr.obj = int(round(obj))
-        tr.correct = float(np.asarray(tr.annotations["correct"]).ravel()[0]) == 1
+        tr.correct = ok == 1
         if not tr.spikes:
             raise GraspDataError(f"{where}: the segment holds no spiketrains")
         if len(tr.spikes) != n0:
