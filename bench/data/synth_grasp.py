@@ -21,7 +21,7 @@ from pathlib import Path
 
 import numpy as np
 
-GENERATOR_VERSION = "2"
+GENERATOR_VERSION = "3"
 DT = 0.01  # s: rate grid (spike times themselves are continuous)
 PHASES = ("Start", "Rest", "Motor", "FixLOn", "Fix", "Cue", "Mem", "React", "Go", "Hold", "Rew",
           "Intert", "End")
@@ -125,7 +125,7 @@ def _trial_plan(rng: np.random.Generator, cfg: GraspSynthConfig):
     obj = rng.permutation(obj).astype(np.int64)
     correct = rng.random(n) >= cfg.incorrect_share
     aborted = ~correct & (rng.random(n) < cfg.abort_share)
-    dur = _DUR * rng.lognormal(0.0, _DUR_SIGMA, (n, len(PHASES)))  # (N, P)
+    dur = _DUR * rng.lognormal(-_DUR_SIGMA**2 / 2, _DUR_SIGMA, (n, len(PHASES)))  # mean _DUR
     onset = np.concatenate([np.zeros((n, 1)), np.cumsum(dur, 1)[:, :-1]], 1)  # marker times
     onset += rng.uniform(0.0, 0.02, (n, 1))  # Start comes a little after t_start
     length = onset[:, -1] + rng.uniform(0.005, 0.03, n)
