@@ -32,7 +32,7 @@ class GRUConfig:
     w_mse: float = 10.0  # AEGRU's velocity-loss weight (matters with weight decay)
     lr: float = 1e-3
     weight_decay: float = 1e-3
-    epochs: int = 30  # as AEGRU on the default synthetic sessions
+    epochs: int = 20  # as AEGRU on the default synthetic sessions
     batch_size: int = 256
     patience: int = 10
     jitter_p: float = 0.5
