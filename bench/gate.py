@@ -36,12 +36,14 @@ def gate_recordings() -> dict:
     if not reach.exists():
         write_session(reach, SynthConfig(name="gate_reach", n_channels=96, duration_s=150.0, seed=2024))
     refs["reaching"] = RecordingRef("gate_reach", reach, True)
-    try:
-        from bench.data.synth_grasp import gate_grasp_session
-    except ImportError:
-        return refs
-    grasp = gate_grasp_session(root)
-    refs["grasp-object"] = refs["grasp-phase"] = RecordingRef(grasp.name.split(".")[0], grasp, True)
+    from bench.data.synth_grasp import GraspSynthConfig
+    from bench.data.synth_grasp import write_session as write_grasp
+
+    grasp = root / "gate_grasp.neo.mat"
+    if not grasp.exists():
+        # small but complete: every object with ~8 trials, written by neo itself
+        write_grasp(grasp, GraspSynthConfig(name="gate_grasp", n_units=48, n_trials=400, seed=2024), engine="neo")
+    refs["grasp-object"] = refs["grasp-phase"] = RecordingRef("gate_grasp", grasp, True)
     return refs
 
 
