@@ -23,7 +23,12 @@ import torch
 from snntorch import surrogate
 from torch import nn
 
-from baselines._common import check_input, load_published, register_input_state, release_neuron_state
+from baselines._common import (
+    check_input,
+    load_published,
+    register_input_state,
+    release_neuron_state,
+)
 from bench.registry import Entry, register
 from bench.tasks.reaching import ReachingData
 from bench.training import fit_regressor

@@ -42,6 +42,7 @@ class SNNStreamingConfig:
     batch_size: int = 16  # pieces per step
     grad_clip: float = 1.0  # surrogate gradients through 250 steps can spike
     patience: int = 6  # epochs without a better val R2 before stopping
+    val_lanes: int = 16  # validation stream run as 16 primed pieces in parallel (speed)
 
 
 class SNNStreaming(nn.Module):
@@ -85,7 +86,8 @@ def build(n_inputs: int, n_outputs: int, cfg: SNNStreamingConfig) -> SNNStreamin
 def train(model: SNNStreaming, data: ReachingData, cfg: SNNStreamingConfig) -> dict:
     return fit_stream(
         model, data, epochs=cfg.epochs, lr=cfg.lr, chunk=cfg.chunk, burn_in=cfg.burn_in,
-        batch_size=cfg.batch_size, patience=cfg.patience, grad_clip=cfg.grad_clip, desc="snn-streaming",
+        batch_size=cfg.batch_size, patience=cfg.patience, grad_clip=cfg.grad_clip,
+        val_lanes=cfg.val_lanes, desc="snn-streaming",
     )
 
 
