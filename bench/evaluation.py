@@ -18,7 +18,6 @@ import numpy as np
 import snntorch as snn
 import torch
 from neurobench.benchmarks import Benchmark
-from neurobench.metrics.abstract import StaticMetric, WorkloadMetric
 from neurobench.metrics.static import ConnectionSparsity, Footprint, ParameterCount
 from neurobench.metrics.workload import (
     R2,

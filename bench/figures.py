@@ -13,7 +13,7 @@ from bench.tables import PUBLISHED_REACHING, SYNTHETIC_NOTE, _seed_mean, mean_st
 def _points(results: list[dict], synthetic: bool) -> list[dict]:
     groups = per_recording([r for r in results if r.get("task") == "reaching" and bool(r.get("synthetic")) == synthetic])
     pts = []
-    for (_, row), recs in sorted(groups.items()):
+    for _key, recs in sorted(groups.items()):
         cells = list(recs.values())
         r2 = [_seed_mean(c, "R2") for c in cells]
         ops = [(_seed_mean(c, "Effective_MACs") or 0.0) + (_seed_mean(c, "Effective_ACs") or 0.0) for c in cells]

@@ -151,7 +151,7 @@ def table2(results: list[dict], synthetic: bool) -> str:
     """Table II from stored reaching results of real or synthetic recordings."""
     groups = per_recording([r for r in results if r.get("task") == "reaching" and bool(r.get("synthetic")) == synthetic])
     rows = []
-    for (_, row), recs in sorted(groups.items(), key=lambda kv: kv[0][1]):
+    for _key, recs in sorted(groups.items(), key=lambda kv: kv[0][1]):
         cells = list(recs.values())
         r2 = [_seed_mean(c, "R2") for c in cells]
         fp = [_seed_mean(c, "Footprint") for c in cells]
@@ -204,7 +204,7 @@ def leaderboard(results: list[dict]) -> str:
             if not rows_of_task:
                 continue
             ranked = []
-            for row, recs in rows_of_task.items():
+            for recs in rows_of_task.values():
                 cells = list(recs.values())
                 main = [_seed_mean(c, cols[0]) for c in cells]
                 score = float(np.mean([m for m in main if m is not None])) if any(m is not None for m in main) else -np.inf

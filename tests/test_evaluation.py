@@ -62,7 +62,6 @@ def test_metrics_present_and_r2_matches(tiny_recording):
 
 @pytest.mark.parametrize("spec,warm", [(Windows(50, 1), True), (Windows(7, 7, 1), False), (Windows(20, 5, transform="log_softplus"), False)])
 def test_batched_equals_sample_by_sample(tiny_recording, spec, warm):
-    e = make_entry(windows=spec, warmup_zeros=warm)
     data = ReachingData(tiny_recording, spec, warmup_zeros=warm)
     m = Windowed(96).eval()
     batched = data.predict(m, "test")[:120]

@@ -134,7 +134,10 @@ def test_dropped_in_submission_is_listed_trained_evaluated_ranked(session, tmp_p
     (subs / "my_linear.py").write_text(SUBMISSION)
     data_dir = session.path.parent
     env = dict(os.environ, BENCH_SUBMISSIONS_DIRS=str(subs), BENCH_PROGRESS="0")
-    run = lambda *a: subprocess.run([sys.executable, "-m", "bench", *a], cwd=REPO, env=env, capture_output=True, text=True, timeout=600)
+
+    def run(*args):
+        return subprocess.run([sys.executable, "-m", "bench", *args], cwd=REPO, env=env, capture_output=True, text=True, timeout=600)
+
     listed = run("list")
     assert listed.returncode == 0, listed.stderr
     assert any(line.split()[:3] == ["my-linear", "reaching", "submission"] for line in listed.stdout.splitlines())
