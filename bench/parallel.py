@@ -62,7 +62,11 @@ def to_wire(spec: RunSpec) -> WireSpec:
     except registry.RegistryError:
         registered = None
     if registered != spec.entry:  # a modified entry: ship it whole (its functions must be importable)
-        blob = pickle.dumps(spec.entry)
+        try:
+            blob = pickle.dumps(spec.entry)
+        except (pickle.PicklingError, TypeError, AttributeError) as exc:
+            raise ValueError(f"{spec.entry.source}: entry {spec.entry.name!r} differs from the registered one and "
+                             f"cannot be sent to a worker ({exc}); vary it through RunSpec.overrides instead") from exc
     return WireSpec(spec.entry.name, spec.entry.source, fields, blob)
 
 

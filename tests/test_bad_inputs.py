@@ -279,6 +279,7 @@ def test_bad_submission(case, tiny, store_copy):
     _verdict(clear, bool(crash), _lost(root, before), crash or text)
 
 
+@pytest.mark.slow
 def test_submission_killed_in_training(tiny, store_copy):
     root, before = store_copy
     out, crash = _sweep(sup.spec("fault_killed", tiny, seed=0), tiny, root, seed=11, jobs=2)

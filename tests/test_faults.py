@@ -40,6 +40,7 @@ def _assert_clean_store(root: Path) -> None:
             assert json.loads(p.read_text())["status"] in ("ok", "error")
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("executor", ["local", "ray"])
 def test_killed_worker_is_recorded_and_the_sweep_goes_on(tiny, tmp_path, executor):
     if executor == "ray":

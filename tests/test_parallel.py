@@ -71,6 +71,9 @@ def test_modified_entry_travels_whole(tiny):
     wire = parallel.to_wire(spec)
     assert wire.entry_blob is not None
     assert parallel.from_wire(wire).entry.config.hidden == 3
+    spec.entry = dataclasses.replace(spec.entry, train=lambda model, data, cfg: {})
+    with pytest.raises(ValueError, match="'fault_tiny' differs from the registered one"):
+        parallel.to_wire(spec)
 
 
 def test_unknown_source_is_a_clear_error(tmp_path):
@@ -88,6 +91,7 @@ def test_bad_arguments():
     assert parallel.run_parallel([], ".") == []
 
 
+@pytest.mark.slow
 def test_local_jobs_match_sequential(tiny, sequential, tmp_path):
     specs = [sup.spec("fault_tiny", tiny, seed=s) for s in (0, 1)]
     outs = parallel.run_parallel(specs, tmp_path, jobs=2, progress=False)
@@ -127,6 +131,7 @@ def ray_local(tmp_path_factory):
     ray.shutdown()
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("ship", ["never", "always"])
 def test_ray_matches_sequential(ray_local, tiny, sequential, tmp_path, ship):
     specs = [sup.spec("fault_tiny", tiny, seed=s) for s in (0, 1)]
