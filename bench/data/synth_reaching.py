@@ -102,6 +102,7 @@ def _simulate_behaviour(cfg: SynthConfig, rng: np.random.Generator, n: int):
     p_idle = cfg.idle_per_min / cfg.targets_per_min  # per reach
     extra = max(60.0 / cfg.targets_per_min - base_s - p_idle * 14.25, 0.1)  # idles last ~14 s
     pos = grid_xy[rng.integers(len(grid_xy))].copy()
+    pos0 = pos.copy()
     cur_t = grid_xy[rng.integers(len(grid_xy))]
     a = 0
     while a < n:
@@ -138,8 +139,7 @@ def _simulate_behaviour(cfg: SynthConfig, rng: np.random.Generator, n: int):
         nxt_a = max(s1 + n1, s2 + n2) + int(hold / DT)
         target[a0:min(nxt_a, n)] = cur_t
         a = nxt_a
-    start_pos = grid_xy[rng.integers(len(grid_xy))]
-    cursor = start_pos + np.cumsum(vel, axis=0)
+    cursor = pos0 + np.cumsum(vel, axis=0)
     # hand jitter: an Ornstein-Uhlenbeck wobble (~0.6 mm, 150 ms) on top of the planned path
     cursor += _ar1(rng, n, 2, tau_s=0.15) * 0.6
     return cursor, target, np.asarray(starts)
