@@ -127,9 +127,9 @@ def test_config_penalty_and_validation():
     w = [c.weight_ih for c in (*net.fwd, *net.bwd)] + [c.weight_hh for c in (*net.fwd, *net.bwd)]
     l1 = sum(float(t.detach().abs().sum()) for t in w)
     l2 = sum(float(t.detach().pow(2).sum()) for t in w)
-    assert float(net.penalty("none", 0.01)) == 0.0
-    assert float(net.penalty("l1", 0.01)) == pytest.approx(0.01 * l1, rel=1e-5)
-    assert float(net.penalty("l1l2", 0.01)) == pytest.approx(0.01 * (l1 + l2), rel=1e-5)
+    assert float(net.penalty("none", 0.01).detach()) == 0.0
+    assert float(net.penalty("l1", 0.01).detach()) == pytest.approx(0.01 * l1, rel=1e-5)
+    assert float(net.penalty("l1l2", 0.01).detach()) == pytest.approx(0.01 * (l1 + l2), rel=1e-5)
     with pytest.raises(ValueError, match="regularisation"):
         BiLSTMGraspConfig(regularisation="l3")
     space = BiLSTMGraspConfig.SEARCH_SPACE
