@@ -78,6 +78,7 @@ ENTRY = register(Entry(
     config=ANN3DConfig(),
     quick={"epochs": 3, "batch_size": 64},
     windows=WINDOWS,
+    buffer_start=True,  # NeuroBench's growing start-of-stream buffer
     warmup_zeros=False,
     published_weights=published_weights,
     display="ANN3D",

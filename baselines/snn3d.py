@@ -120,6 +120,7 @@ ENTRY = register(Entry(
     config=SNN3DConfig(),
     quick={"epochs": 3, "batch_size": 64},
     windows=WINDOWS,
+    buffer_start=True,  # NeuroBench's growing start-of-stream buffer
     spiking=True,
     warmup_zeros=False,
     published_weights=published_weights,

@@ -278,16 +278,21 @@ def stream_predictions(model: nn.Module, data: ReachingData, split: str = "test"
     preds = []
     spec = data.windows
     if not streaming:
-        buf = torch.zeros(spec.span, x.shape[1])
+        # NeuroBench's buffers: zeros (span rows) or, with buffer_start, one zero row that grows
+        buf = torch.zeros(1 if data.buffer_start else spec.span, x.shape[1])
         for i in range(len(x)):
-            buf = torch.cat([buf[1:], x[i:i + 1]])  # newest sample last
+            buf = torch.cat([buf, x[i:i + 1]])[-spec.span:]  # newest sample last
             if data.warmup_zeros and i < spec.span - 1:
                 preds.append(torch.zeros(2))
                 continue
             wins = []
             for k in range(spec.n):
-                end = spec.span - spec.lag - (spec.n - 1 - k) * spec.ws  # exclusive
-                wins.append(buf[end - spec.ws:end].sum(0))
+                if len(buf) < spec.span:  # growing buffer: windows from its start
+                    rows = buf[k * spec.ws:(k + 1) * spec.ws]
+                else:
+                    end = spec.span - spec.lag - (spec.n - 1 - k) * spec.ws  # exclusive
+                    rows = buf[end - spec.ws:end]
+                wins.append(rows.sum(0))
             w = apply_transform(torch.stack(wins).numpy(), spec.transform)
             preds.append(last_step(model(torch.from_numpy(w).unsqueeze(0)))[0])
     else:

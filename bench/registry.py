@@ -62,7 +62,8 @@ class Entry:
     windows: Windows | Callable[[Any], Windows] | None = None  # reaching: Windows, or cfg -> Windows
     streaming: bool = False  # True: one (1, T, C) pass over the whole stream, state carried
     spiking: bool = False  # True: snnTorch neurons count as activations; MembraneUpdates measured
-    warmup_zeros: bool = False  # predict 0 until the windows are full (NeuroBench's examples)
+    warmup_zeros: bool = False  # predict 0 until the windows are full (NeuroBench's ANN2D)
+    buffer_start: bool = False  # NeuroBench's ANN3D/SNN3D start-of-stream windows (bench.windows)
     quick: dict = field(default_factory=dict)  # config overrides for --quick, CI and tests
     variants: tuple[Variant, ...] = ()
     published_weights: Callable[[str], dict] | None = None  # session name -> state dict

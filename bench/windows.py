@@ -55,10 +55,15 @@ def _cumsum(x: np.ndarray) -> np.ndarray:
     return cs
 
 
-def window_sums(x: np.ndarray, spec: Windows, index: np.ndarray | None = None) -> np.ndarray:
+def window_sums(x: np.ndarray, spec: Windows, index: np.ndarray | None = None, buffer_start: bool = False) -> np.ndarray:
     """Window sums for every sample (or the samples in ``index``) of the stream ``x`` (T, C).
 
     Returns (len(index), spec.n, C) float32, oldest window first, transform applied.
+
+    ``buffer_start`` reproduces NeuroBench's ANN3D/SNN3D examples at the start of a stream: their
+    input buffer begins as one zero row and grows by one row per sample up to ``span`` rows, and
+    the windows are cut from the buffer's start. Before the buffer is full (sample i < span - 2)
+    sample i therefore sees the windows of sample span - 2 with everything after i left out.
     """
     x = np.asarray(x)
     if x.ndim != 2:
@@ -70,8 +75,12 @@ def window_sums(x: np.ndarray, spec: Windows, index: np.ndarray | None = None) -
     cs = _cumsum(x)
     # end (exclusive, in cumsum coordinates) of window k for sample i: i + 1 - lag - (n-1-k)*ws
     offs = (np.arange(spec.n) - (spec.n - 1)) * spec.ws - spec.lag + 1  # (n,)
-    ends = idx[:, None] + offs[None, :]  # (I, n)
+    anchor = np.maximum(idx, spec.span - 2) if buffer_start else idx
+    ends = anchor[:, None] + offs[None, :]  # (I, n)
     starts = ends - spec.ws
+    if buffer_start:  # nothing after sample i exists yet
+        ends = np.minimum(ends, idx[:, None] + 1)
+        starts = np.minimum(starts, ends)
     ends = np.clip(ends, 0, T)
     starts = np.clip(starts, 0, T)
     out = (cs[ends] - cs[starts]).astype(np.float32)  # (I, n, C)

@@ -59,3 +59,17 @@ def test_label_series_and_errors():
         Windows(1, 1, transform="sqrt")
     with pytest.raises(IndexError):
         window_sums(np.zeros((5, 2)), Windows(1, 1), np.array([5]))
+
+
+def test_buffer_start_matches_neurobench_growing_buffer():
+    """NeuroBench's ANN3D/SNN3D buffer: one zero row, grows to 50 rows, windows cut from its start."""
+    rng = np.random.default_rng(4)
+    x = rng.poisson(0.4, size=(120, 3)).astype(np.float32)
+    spec = Windows(7, 7, 1)
+    got = window_sums(x, spec, buffer_start=True)
+    buf = np.zeros((1, 3), np.float32)
+    for i in range(120):
+        buf = np.concatenate([buf, x[i:i + 1]])[-50:]
+        ref = np.stack([buf[7 * k:7 * k + 7].sum(0) for k in range(7)])
+        np.testing.assert_array_equal(got[i], ref)
+    np.testing.assert_array_equal(got[48:], window_sums(x, spec)[48:])

@@ -42,6 +42,7 @@ class ReachingData:
     device: str = "cpu"
     prime: bool = False  # fill windows at a split's start with the preceding samples
     warmup_zeros: bool = False  # unprimed: predict 0 until the windows are full (NeuroBench)
+    buffer_start: bool = False  # unprimed: NeuroBench's growing start-of-stream buffer (windows.py)
     _cache: dict = field(default_factory=dict, repr=False)
 
     @property
@@ -74,7 +75,8 @@ class ReachingData:
         key = ("x", split)
         if key not in self._cache:
             stream, local, _ = self._split_stream(split)
-            self._cache[key] = torch.from_numpy(window_sums(stream, self.windows, local))
+            aligned = self.buffer_start and not self.prime
+            self._cache[key] = torch.from_numpy(window_sums(stream, self.windows, local, buffer_start=aligned))
         return self._cache[key]
 
     def y(self, split: str) -> torch.Tensor:
@@ -149,7 +151,7 @@ class ReachingTask:
         return reader.load_reaching(ref.path, input_mode=input_mode, train_ratio=train_ratio)
 
     def make_data(self, recording: Recording, entry, cfg, seed: int, quick: bool, device: str = "cpu", prime: bool = False) -> ReachingData:
-        return ReachingData(recording, entry.windows_for(cfg), seed=seed, quick=quick, device=device, prime=prime, warmup_zeros=entry.warmup_zeros)
+        return ReachingData(recording, entry.windows_for(cfg), seed=seed, quick=quick, device=device, prime=prime, warmup_zeros=entry.warmup_zeros, buffer_start=entry.buffer_start)
 
     def evaluate(self, model, data: ReachingData, entry):
         from bench.evaluation import evaluate_reaching
