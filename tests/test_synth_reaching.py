@@ -244,3 +244,17 @@ def test_ridge_on_200ms_history_is_in_the_target_range():
     counts, labels, split = mod.session_arrays(generate(replace(DEFAULT_SESSIONS[1], duration_s=120.0)))
     r2 = mod.ridge_r2(counts, labels, split)
     assert 0.3 <= r2 <= 0.65, r2
+
+
+def test_learnability_arrays_equal_the_reader(tmp_path):
+    from bench.data.reaching import load_reaching
+
+    cfg = replace(SHORT, duration_s=20.0)
+    path = write_session(tmp_path / "sim_indy_test.mat", cfg)
+    counts, labels, split = _learnability().session_arrays(generate(cfg))
+    rec = load_reaching(path, input_mode="counts", cache=False)
+    np.testing.assert_array_equal(rec.inputs, counts)
+    np.testing.assert_allclose(rec.labels, labels)
+    for k in ("train", "val", "test"):
+        np.testing.assert_array_equal(rec.split[k], split[k])
+    assert rec.identity["source"] == "synthetic" and rec.identity["seed"] == cfg.seed
