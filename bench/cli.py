@@ -188,6 +188,9 @@ def cmd_run(args) -> int:
 
         outcomes = run_parallel(specs, root, force=args.force, jobs=max(1, args.jobs), progress=True, executor=args.executor, address=args.address, retries=args.retries)
     else:
+        import torch
+
+        torch.set_num_threads(max(1, args.threads))
         outcomes = run_specs(specs, root, force=args.force)
     failed = [o for o in outcomes if o.status == "error"]
     done = sum(o.status == "ok" for o in outcomes)

@@ -19,6 +19,7 @@ def add_run_options(p: argparse.ArgumentParser, seeds_default: tuple[int, ...] =
     p.add_argument("--force", action="store_true", help="re-run runs that are already complete")
     p.add_argument("--jobs", "-j", type=int, default=1, help="parallel local processes (default: 1)")
     p.add_argument("--prime", action="store_true", help="prime the test windows with the samples before the test split (default: NeuroBench's zero start)")
+    p.add_argument("--threads", type=int, default=1, help="torch threads of a sequential run (default 1: fastest for these small models; --jobs sets its own)")
     p.add_argument("--input-mode", default="binary", choices=["binary", "counts"], help="reaching inputs: NeuroBench's binary bins or spike counts")
 
 

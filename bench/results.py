@@ -8,6 +8,8 @@ as ``*.error.json``. Tables and figures read only these files.
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import hashlib
 import json
 import os
@@ -68,16 +70,33 @@ def _json_default(obj: Any):
     raise TypeError(f"not JSON serialisable: {type(obj).__name__}")
 
 
+@contextlib.contextmanager
+def _folder_lock(folder: Path):
+    """Exclusive lock on a result folder, across processes (flock on a hidden lock file)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    with open(folder / ".lock", "a") as fh:
+        fcntl.flock(fh.fileno(), fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(fh.fileno(), fcntl.LOCK_UN)
+
+
 def store(path: Path, payload: dict) -> Path:
-    """Write a result; an error never overwrites a completed result (it goes beside it)."""
+    """Write a result; an error never overwrites a completed result (it goes beside it).
+
+    The check and the write happen under the folder's lock, so a run completed by another
+    process between them cannot be replaced by this one's error.
+    """
     path = Path(path)
-    if payload.get("status") != "ok" and read(path, quiet=True).get("status") == "ok":
-        target = error_path(path)
-    else:
-        target = path
-    atomic_write_json(target, payload)
-    if target == path and payload.get("status") == "ok" and error_path(path).exists():
-        error_path(path).unlink()
+    with _folder_lock(path.parent):
+        if payload.get("status") != "ok" and read(path, quiet=True).get("status") == "ok":
+            target = error_path(path)
+        else:
+            target = path
+        atomic_write_json(target, payload)
+        if target == path and payload.get("status") == "ok" and error_path(path).exists():
+            error_path(path).unlink()
     return target
 
 

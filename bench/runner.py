@@ -73,7 +73,8 @@ def identity_payload(spec: RunSpec, cfg) -> dict:
 
 
 def paths_for(spec: RunSpec, root: Path) -> dict[str, Path]:
-    return {v: store.result_path(root, spec.tag, spec.entry.task, spec.entry.row_id(v), spec.ref.name, spec.seed, spec.overrides) for v in spec.rows()}
+    key = {**spec.load_options, **spec.overrides}  # load options (e.g. trainval_share) name the file too
+    return {v: store.result_path(root, spec.tag, spec.entry.task, spec.entry.row_id(v), spec.ref.name, spec.seed, key) for v in spec.rows()}
 
 
 _RECORDINGS: dict[tuple, object] = {}
@@ -93,10 +94,16 @@ def load_recording(task, ref: RecordingRef, spec: RunSpec):
 def execute(spec: RunSpec, root: Path, force: bool = False) -> RunOutcome:
     """Train (or load published weights), evaluate every variant, store every result."""
     entry, task = spec.entry, get_task(spec.entry.task)
-    cfg = config_for(spec)
+    paths = paths_for(spec, root)
+    try:
+        cfg = config_for(spec)
+    except (TypeError, ValueError) as exc:  # e.g. an override naming no config field
+        err = _error("config", exc)
+        base = {"schema": store.SCHEMA, "task": entry.task, "entry": entry.name, "recording": spec.ref.name, "seed": spec.seed, "tag": spec.tag, "overrides": spec.overrides, "status": "error", "error": err, "started": store.now()}
+        written = [store.store(p, base | {"variant": v, "row": entry.row_id(v)}) for v, p in paths.items()]
+        return RunOutcome(spec, "error", written, f"config: {type(exc).__name__}: {exc} (entry {entry.name!r}, overrides {spec.overrides})")
     ident = identity_payload(spec, cfg)
     chash = store.config_hash(ident)
-    paths = paths_for(spec, root)
     if not force and all(store.is_complete(p, chash) for p in paths.values()):
         return RunOutcome(spec, "skipped", list(paths.values()), "already complete")
     base = {
@@ -221,7 +228,6 @@ def run_specs(specs: list[RunSpec], root: Path, force: bool = False, progress: b
     bar = tqdm(specs, desc="runs", disable=not progress, unit="run")
     for spec in bar:
         bar.set_postfix_str(spec.label()[:60])
-        torch.set_num_threads(torch.get_num_threads())
         out = execute(spec, root, force=force)
         outcomes.append(out)
         mark = {"ok": "ok", "skipped": "skip", "error": "FAILED"}[out.status]

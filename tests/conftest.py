@@ -9,6 +9,14 @@ from bench.data.recording import Recording
 
 
 @pytest.fixture(scope="session", autouse=True)
+def _one_thread():
+    """Small models train fastest on one intra-op thread (and tests stay fast on a busy box)."""
+    import torch
+
+    torch.set_num_threads(1)
+
+
+@pytest.fixture(scope="session", autouse=True)
 def _discovered():
     """Import the repository's entries once, so every test starts from the same registry."""
     from bench import registry

@@ -215,12 +215,7 @@ GRASP_CASES: dict[str, tuple[Callable[[Path], Path], tuple[str, ...]]] = {
 }
 
 
-GRASP_GAPS = {  # failing cases reported to the reader's owner (strict: fixing them flips the mark)
-    "truncated": "bench/data/grasp.py: a truncated MAT v5 file raises scipy's bare OSError "
-                 "('could not read bytes'), not a GraspDataError naming the file",
-    "not-a-mat-file": "bench/data/grasp.py: a non-MAT file raises a bare IndexError from the neo/scipy "
-                      "read, not a GraspDataError naming the file",
-}
+GRASP_GAPS: dict[str, str] = {}  # cases the reader does not yet answer clearly (strict xfail)
 
 
 @pytest.mark.parametrize("case", [pytest.param(c, marks=pytest.mark.xfail(strict=True, reason=GRASP_GAPS[c]))
@@ -287,8 +282,6 @@ def test_submission_killed_in_training(tiny, store_copy):
     _verdict(clear, bool(crash), _lost(root, before), crash or (out.message if out else ""))
 
 
-@pytest.mark.xfail(strict=True, reason="bench/runner.py execute(): config_for(spec) runs outside the "
-                   "try, so an unknown override escapes run_specs and stops the sweep")
 def test_sweep_override_with_a_typo(tiny, store_copy):
     root, before = store_copy
     out, crash = _sweep(sup.spec("fault_tiny", tiny, seed=0, overrides={"epoch": 3}), tiny, root, seed=12)

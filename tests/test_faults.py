@@ -161,9 +161,6 @@ def test_two_processes_writing_one_store_lose_nothing(tmp_path):
         assert len(list((root / n).glob("*.json"))) == 6 * 40
 
 
-@pytest.mark.xfail(strict=True, reason="bench/results.py store(): the 'never over a completed result' check "
-                   "and the replace are not atomic together; a completed result written between them is lost "
-                   "(seen with two processes). Fix: hold fcntl.flock on the result's folder around read + replace.")
 def test_an_error_racing_a_completed_result_never_replaces_it(tmp_path, monkeypatch):
     """Another command completes the run between this writer's check and its replace."""
     path = tmp_path / "run" / "seed0.json"

@@ -209,7 +209,16 @@ def read_trials(path: Path, engine: str = "auto") -> tuple[list[_Trial], dict]:
         engine = "scipy" if path.name.endswith(".mat") else "neo"
     if engine not in ("scipy", "neo"):
         raise ValueError(f"engine must be 'auto', 'scipy' or 'neo', not {engine!r}")
-    trials, block_ann = (_read_mat if engine == "scipy" else _read_neo)(path)
+    if not path.exists():
+        raise GraspDataError(f"{path}: no such file")
+    try:
+        trials, block_ann = (_read_mat if engine == "scipy" else _read_neo)(path)
+    except GraspDataError:
+        raise
+    except (OSError, ValueError, IndexError, KeyError, TypeError, EOFError) as exc:
+        # scipy/neo report truncated or foreign files with bare low-level errors
+        raise GraspDataError(f"{path}: not a readable Neo recording (.neo.mat: MATLAB v5 with a 'block' struct): "
+                             f"{type(exc).__name__}: {exc}") from exc
     _validate(trials, path)
     return trials, block_ann
 
