@@ -90,8 +90,10 @@ def run_study(entry, refs: list, n_trials: int, *, results_root: Path, storage: 
     storage = storage or default_storage(entry.name, results_root)
     study_name = study_name or f"{entry.name}{'-quick' if quick else ''}"
     optuna.logging.set_verbosity(optuna.logging.WARNING)
-    sampler = optuna.samplers.TPESampler(seed=seed, n_startup_trials=min(10, max(1, n_trials // 3)))
-    study = optuna.create_study(study_name=study_name, storage=storage, direction="maximize", sampler=sampler, load_if_exists=True)
+    study = optuna.create_study(study_name=study_name, storage=storage, direction="maximize", load_if_exists=True)
+    # 10 random trials, then TPE; a resumed study continues the seed sequence instead of
+    # replaying the random configurations it has already tried
+    study.sampler = optuna.samplers.TPESampler(seed=seed + len(study.trials), n_startup_trials=10)
     study.set_user_attr("entry", entry.name)
     study.set_user_attr("recordings", [r.name for r in refs])
 

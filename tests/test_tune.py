@@ -48,6 +48,8 @@ def test_study_runs_stores_and_writes_best(tmp_path, grasp_ref, classifier):
     assert len(optuna.load_study(study_name="bilstm-grasp-quick", storage=storage).trials) == 2
     again = run_study(classifier, [grasp_ref], 1, results_root=tmp_path, quick=True, progress=False)
     assert len(again.trials) == 3
+    params = [tuple(sorted(t.params.items())) for t in again.trials]
+    assert len(set(params)) == 3  # random start-up trials differ, also across resumed calls
 
 
 def test_best_overrides_absent_and_broken(tmp_path):
