@@ -163,9 +163,10 @@ def write_grasp_tables(results_root: Path, out_dir: Path, tag: str = store.LEADE
     results = store.load(Path(results_root), tag=tag)
     sweep = store.load(Path(results_root), tag=TRAINSIZE_TAG)
     out = Path(out_dir)
+    suffix = "" if tag == store.LEADERBOARD else f"_{tag}"  # as bench.tables names its files
     written = [
-        _write(out / "grasp_table3.md", "Grasp/rest detection per session (paper's Table 3)", table3(results)),
-        _write(out / "grasp_table4.md", "Object classification per animal (paper's Table 4)", table4(results)),
+        _write(out / f"grasp_table3{suffix}.md", "Grasp/rest detection per session (paper's Table 3)", table3(results)),
+        _write(out / f"grasp_table4{suffix}.md", "Object classification per animal (paper's Table 4)", table4(results)),
         _write(out / "grasp_table5.md", "Object classification against training-set size (paper's Table 5)", table5(sweep)),
     ]
     return [p for p in written if p is not None]
