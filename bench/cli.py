@@ -46,6 +46,7 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--address", help="Ray cluster address (default: a local Ray instance)")
     s.add_argument("--retries", type=int, default=0, help="retries of a run whose worker died")
     s.add_argument("--no-tables", action="store_true", help="do not regenerate the tables afterwards")
+    s.add_argument("--tuned", action="store_true", help="use the best configuration found by `python -m bench tune` (stored under the 'tuned' tag)")
     add_run_options(s)
     s.set_defaults(func=cmd_run)
 
@@ -168,7 +169,7 @@ def cmd_run(args) -> int:
     for task in sorted({e.task for e, _ in selected}):
         try:
             refs = recordings_for(task, args)
-        except (ValueError, FileNotFoundError) as exc:
+        except (ValueError, FileNotFoundError, KeyError) as exc:
             print(f"error: {exc}", file=sys.stderr)
             return 2
         if args.weights:
@@ -177,11 +178,18 @@ def cmd_run(args) -> int:
             refs = [r for r in refs if r.name in KNOWN]
         recordings[task] = refs
     tag = "quick" if args.quick else "leaderboard"
+    root = results_root(args)
+    if args.tuned:
+        tag = "tuned-quick" if args.quick else "tuned"
     specs = plan(selected, recordings, args.seeds, quick=args.quick, device=args.device, weights=args.weights, tag=tag, prime=args.prime, input_mode=args.input_mode)
+    if args.tuned:
+        from bench.tune import best_overrides
+
+        for spec in specs:
+            spec.overrides = best_overrides(spec.entry.name, root)
     if not specs:
         print("nothing to run (no recordings for the selected entries' tasks)", file=sys.stderr)
         return 2
-    root = results_root(args)
     print(f"{len(specs)} runs -> {root / tag}")
     if args.jobs > 1 or args.executor == "ray":
         from bench.parallel import run_parallel

@@ -117,7 +117,7 @@ def per_recording(results: list[dict]) -> dict[tuple[str, str], dict[str, dict[s
     """{(task, row): {recording: {metric: [per-seed values]}}} for completed results."""
     out: dict = defaultdict(lambda: defaultdict(lambda: defaultdict(list)))
     for r in results:
-        if r.get("status") != "ok" or r.get("overrides"):
+        if r.get("status") != "ok" or (r.get("overrides") and not str(r.get("tag", "")).startswith("tuned")):
             continue
         cell = out[(r["task"], r["row"])][r["recording"]]
         cell["_seeds"].append(r["seed"])
