@@ -124,6 +124,7 @@ def run_neurobench(
             with torch.no_grad():
                 results = bench.run(quiet=True)
     finally:
+        model.cleanup_hooks()  # no NeuroBench hook may stay on the net (copies would inherit it)
         if gates is not None:
             gates.close()
     if gates is not None:

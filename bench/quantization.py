@@ -74,15 +74,19 @@ def quantized_variant(
     """A Variant quantizing weights to ``bits`` bits (``frac_bits`` fractional), optionally
     after another variant (e.g. ``quantized_variant(after=pruned_variant())`` -> 'pruned-q8')."""
 
-    def apply(model: nn.Module, data: Any, cfg: Any) -> nn.Module:
-        if after is not None:
-            model = after.apply(model, data, cfg)
+    def step(model: nn.Module, data: Any, cfg: Any) -> nn.Module:
         model.quantization_summary = quantize_fixed(model, bits, frac_bits, modules(model) if modules else None, include_bias)
         return model
 
+    def apply(model: nn.Module, data: Any, cfg: Any) -> nn.Module:
+        if after is not None:
+            model = after.apply(model, data, cfg)
+        return step(model, data, cfg)
+
     vname = name or (f"{after.name}-q{bits}" if after else f"q{bits}")
     desc = f"Q{bits - frac_bits}.{frac_bits} fixed-point weights ({bits} bits)"
-    return Variant(vname, apply, (f"{after.description}; then " if after else "") + desc)
+    return Variant(vname, apply, (f"{after.description}; then " if after else "") + desc,
+                   base=after.name if after is not None else None, step=step if after is not None else None)
 
 
 __all__ = ["quantize_tensor", "quantize_fixed", "quantize_q17", "quantized_variant"]

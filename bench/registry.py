@@ -42,6 +42,10 @@ class Variant:
     name: str
     apply: Callable[..., Any]
     description: str = ""
+    # Optional shortcut for chains: ``step`` turns the model of variant ``base`` into this one,
+    # so the runner computes a shared stage (e.g. pruning + fine-tuning) once per run.
+    base: str | None = None
+    step: Callable[..., Any] | None = None
 
 
 @dataclass(frozen=True)

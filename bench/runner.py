@@ -151,6 +151,7 @@ def execute(spec: RunSpec, root: Path, force: bool = False) -> RunOutcome:
         written = [store.store(p, base | {"variant": v, "row": entry.row_id(v), "status": "error", "error": err, "timing": timing, "finished": store.now()}) for v, p in paths.items()]
         return RunOutcome(spec, "error", written, f"{stage}: {type(exc).__name__}: {exc}")
     written, failures = [], []
+    stages: dict[str, object] = {}  # variant models already computed in this run
     for v, path in paths.items():
         if not force and store.is_complete(path, chash):
             written.append(path)
@@ -159,11 +160,9 @@ def execute(spec: RunSpec, root: Path, force: bool = False) -> RunOutcome:
         stage = "variant"
         try:
             vmodel = model
-            variant = entry.variant(v) if v not in (BASE, WEIGHTS_VARIANT) else None
-            if variant is not None:
-                set_seed(spec.seed)
+            if v not in (BASE, WEIGHTS_VARIANT):
                 t0 = time.perf_counter()
-                vmodel = variant.apply(copy.deepcopy(model), data, cfg)
+                vmodel = variant_model(entry, v, model, data, cfg, spec.seed, stages)
                 payload["timing"]["variant_s"] = time.perf_counter() - t0
             stage = "evaluate"
             t0 = time.perf_counter()
@@ -187,6 +186,24 @@ def execute(spec: RunSpec, root: Path, force: bool = False) -> RunOutcome:
         written.append(store.store(path, payload))
     status = "error" if failures else "ok"
     return RunOutcome(spec, status, written, "; ".join(failures))
+
+
+def variant_model(entry: Entry, name: str, model, data, cfg, seed: int, stages: dict):
+    """The model of variant ``name``; a chained variant (``base`` + ``step``) reuses the stored
+    model of its base variant instead of recomputing it. Seeds are reset per stage so a
+    variant's figures do not depend on which other variants ran before it."""
+    if name in stages:
+        return stages[name]
+    variant = entry.variant(name)
+    if variant.base and variant.step is not None and variant.base != BASE:
+        base_model = variant_model(entry, variant.base, model, data, cfg, seed, stages)
+        set_seed(seed)
+        out = variant.step(copy.deepcopy(base_model), data, cfg)
+    else:
+        set_seed(seed)
+        out = variant.apply(copy.deepcopy(model), data, cfg)
+    stages[name] = out
+    return out
 
 
 def _error(stage: str, exc: BaseException) -> dict:

@@ -110,3 +110,16 @@ def test_nan_and_wrong_shape_are_errors(tiny_recording):
         evaluate_reaching(NaNModel(96), data, e)
     with pytest.raises(EvaluationError, match="toy"):
         evaluate_reaching(Wrong(96), data, e)
+
+
+def test_no_hooks_left_behind(tiny_recording):
+    """A model evaluated twice (or deep-copied after evaluation) measures the same."""
+    import copy
+
+    e = make_entry(windows=Windows(5, 2))
+    data = ReachingData(tiny_recording, e.windows)
+    m = Windowed(96)
+    first = evaluate_reaching(m, data, e).metrics
+    assert not any(mod._forward_hooks or mod._forward_pre_hooks for mod in m.modules())
+    again = evaluate_reaching(copy.deepcopy(m), data, e).metrics
+    assert first == again
