@@ -92,16 +92,12 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _optional_parsers(sub, hooks) -> None:
-    import importlib
+    from bench.plugins import optional_module
 
     for module, fn in hooks:
-        try:
-            mod = importlib.import_module(module)
-        except ModuleNotFoundError as exc:
-            if exc.name != module:
-                raise
-            continue
-        getattr(mod, fn)(sub)
+        mod = optional_module(module)
+        if mod is not None:
+            getattr(mod, fn)(sub)
 
 
 def main(argv: list[str] | None = None) -> int:

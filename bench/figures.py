@@ -7,6 +7,7 @@ from pathlib import Path
 import numpy as np
 
 from bench import results as store
+from bench.plugins import optional_module
 from bench.tables import PUBLISHED_REACHING, SYNTHETIC_NOTE, _seed_mean, mean_std, per_recording
 
 
@@ -88,13 +89,8 @@ def write_figures(root: Path, out: Path, tag: str = store.LEADERBOARD) -> list[P
         note = SYNTHETIC_NOTE.lstrip("> ") + " Diamonds: NeuroBench's published figures on the real data." if synthetic else "Diamonds: NeuroBench's published figures."
         written.append(pareto_figure(pts, _published_points(), f"Primate reaching: R2 against cost ({'synthetic sessions' if synthetic else 'real recordings'})", Path(out) / name, note))
     for module, fn in (("bench.grasp_reports", "write_grasp_figures"),):
-        try:
-            import importlib
-
-            mod = importlib.import_module(module)
-        except ModuleNotFoundError as exc:
-            if exc.name != module:
-                raise
+        mod = optional_module(module)
+        if mod is None:
             continue
-        written += [Path(p) for p in getattr(mod, fn)(root, out)]
+        written += [Path(p) for p in getattr(mod, fn)(root, out, tag=tag)]
     return written

@@ -12,8 +12,6 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import torch
-
 from bench import results as store
 from bench.registry import BASE, Entry
 from bench.tasks import RecordingRef, get_task

@@ -97,7 +97,8 @@ def write_table3(results_root: Path, out_dir: Path, published: bool = False, tag
     text = "\n\n".join(parts) + "\n"
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
-    (out_dir / "table3.md").write_text(text)
+    name = "table3.md" if tag == store.LEADERBOARD else f"table3_{tag}.md"  # a quick run never overwrites
+    (out_dir / name).write_text(text)
     return text
 
 

@@ -13,6 +13,7 @@ from pathlib import Path
 import numpy as np
 
 from bench import results as store
+from bench.plugins import optional_module
 
 SYNTHETIC_NOTE = "> Synthetic recordings (bench's generator), not real data: these figures are not comparable with published numbers."
 
@@ -248,17 +249,12 @@ def write_all(root: Path, out: Path | None = None, tag: str = store.LEADERBOARD)
     p.write_text("# Table II\n\n" + t2 + "\n")
     written.append(p)
     for module, fn in (("bench.table3", "write_table3"), ("bench.grasp_reports", "write_grasp_tables")):
-        try:
-            import importlib
-
-            mod = importlib.import_module(module)
-        except ModuleNotFoundError as exc:
-            if exc.name != module:
-                raise
+        mod = optional_module(module)
+        if mod is None:
             continue
-        res = getattr(mod, fn)(root, out)
+        res = getattr(mod, fn)(root, out, tag=tag, **({"published": True} if fn == "write_table3" else {}))
         if isinstance(res, (list, tuple)):
             written += [Path(x) for x in res]
-        elif isinstance(res, (str, Path)) and Path(str(res)).suffix == ".md":
-            written.append(Path(res))
+        elif fn == "write_table3":
+            written.append(out / ("table3.md" if tag == store.LEADERBOARD else f"table3_{tag}.md"))
     return written

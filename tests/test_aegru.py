@@ -20,15 +20,6 @@ from submissions import aegru, gru
 from tests.conftest import make_recording
 
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    """One torch thread: deterministic and much faster on a shared 2-core machine."""
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
-
-
 def _loader(x: torch.Tensor):
     return torch.utils.data.DataLoader(torch.utils.data.TensorDataset(x, torch.zeros(len(x), 2)), batch_size=len(x))
 

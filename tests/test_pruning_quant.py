@@ -18,14 +18,6 @@ from bench.quantization import quantize_fixed, quantize_q17, quantize_tensor, qu
 from submissions import aegru
 
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
-
-
 def _model(C: int = 96) -> aegru.AEGRU:
     torch.manual_seed(0)
     return aegru.build(C, 2, aegru.AEGRUConfig()).eval()

@@ -7,21 +7,12 @@ import json
 
 import numpy as np
 import pytest
-import torch
 
 from bench import results as store
 from bench import runner, sweeps
 from bench.table3 import SYNTHETIC_NOTE, published_table3, write_table3
 from bench.tasks import RecordingRef
 from tests.conftest import make_recording
-
-
-@pytest.fixture(autouse=True)
-def _one_thread():
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
 
 
 @pytest.fixture
