@@ -57,7 +57,7 @@ def pareto_figure(points: list[dict], published: list[dict], title: str, path: P
             x, xe = p[key]
             y, ye = p["r2"]
             ax.errorbar(max(x, 1.0), y, xerr=xe, yerr=ye, fmt="o", ms=8, capsize=3, color=cmap(i % 10), label=p["label"])
-            ax.annotate(p["label"], (max(x, 1.0), y), textcoords="offset points", xytext=(6, 6), fontsize=8)
+            ax.annotate(p["label"], (max(x, 1.0), y), textcoords="offset points", xytext=(6, 6 - 11 * (i % 3)), fontsize=8)
         for p in published:
             x, _ = p[key]
             y, _ = p["r2"]
@@ -71,7 +71,9 @@ def pareto_figure(points: list[dict], published: list[dict], title: str, path: P
         ax.set_ylabel("R2 (mean ± std across recordings)")
         ax.grid(True, which="both", alpha=0.3)
     axes[0].legend(fontsize=8, loc="lower right")
-    fig.suptitle(title + (f"\n{note}" if note else ""), fontsize=11)
+    import textwrap
+
+    fig.suptitle(title + ("\n" + textwrap.fill(note, 150) if note else ""), fontsize=10)
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path, dpi=130)
     plt.close(fig)
