@@ -46,12 +46,9 @@ class Windows:
 
 
 def _cumsum(x: np.ndarray) -> np.ndarray:
-    """Zero-prefixed cumulative sum along time, exact for integer-valued inputs."""
-    x = np.asarray(x)
-    exact32 = np.issubdtype(x.dtype, np.integer) or float(np.abs(x).sum(axis=0).max(initial=0)) < 2**24
-    dtype = np.float32 if exact32 and np.all(np.mod(x, 1) == 0) else np.float64
-    cs = np.zeros((x.shape[0] + 1,) + x.shape[1:], dtype=dtype)
-    np.cumsum(x, axis=0, dtype=dtype, out=cs[1:])
+    """Zero-prefixed cumulative sum along time in float64 (exact for spike counts)."""
+    cs = np.zeros((x.shape[0] + 1,) + x.shape[1:], dtype=np.float64)
+    np.cumsum(x, axis=0, dtype=np.float64, out=cs[1:])
     return cs
 
 
@@ -83,7 +80,9 @@ def window_sums(x: np.ndarray, spec: Windows, index: np.ndarray | None = None, b
         starts = np.minimum(starts, ends)
     ends = np.clip(ends, 0, T)
     starts = np.clip(starts, 0, T)
-    out = (cs[ends] - cs[starts]).astype(np.float32)  # (I, n, C)
+    out = np.take(cs, ends, axis=0)  # (I, n, C)
+    out -= np.take(cs, starts, axis=0)
+    out = out.astype(np.float32)
     return apply_transform(out, spec.transform)
 
 

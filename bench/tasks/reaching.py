@@ -92,7 +92,7 @@ class ReachingData:
         return x, self.y(split)
 
     @torch.no_grad()
-    def predict(self, model: torch.nn.Module, split: str, batch_size: int = 8192, streaming: bool = False) -> torch.Tensor:
+    def predict(self, model: torch.nn.Module, split: str, batch_size: int = 65536, streaming: bool = False) -> torch.Tensor:
         """Batched predictions (n, 2) for a split, model in eval mode (restored afterwards)."""
         was_training = model.training
         model.eval()
