@@ -24,7 +24,7 @@ from tqdm import tqdm
 
 from bench.paths import neurobench_weights_dir
 from bench.tasks.reaching import ReachingData, r2_score
-from bench.training import chunk_stream, show_progress
+from bench.training import backward_step, chunk_stream, show_progress
 
 SESSIONS = (
     "indy_20160622_01",
@@ -165,12 +165,7 @@ def fit_stream(
             xb, yb = xs[b].to(data.device), ys[b].to(data.device)
             out = model(xb)  # (B, L, 2)
             loss = nn.functional.mse_loss(out[:, burn_in:], yb[:, burn_in:])
-            opt.zero_grad(set_to_none=True)
-            loss.backward()
-            if grad_clip:
-                nn.utils.clip_grad_norm_(model.parameters(), grad_clip)
-            opt.step()
-            total += loss.item() * len(b)
+            total += backward_step(model, opt, loss, grad_clip) * len(b)
             count += len(b)
         val = r2_score(lane_predictions(model, xv.to(data.device), val_lanes, 4 * burn_in).cpu(), yv)
         history.append({"epoch": epoch + 1, "loss": total / max(count, 1), "val_r2": val})

@@ -138,7 +138,7 @@ def cmd_list(args) -> int:
 
 def cmd_run(args) -> int:
     from bench import registry
-    from bench.cli_common import recordings_for, results_root
+    from bench.cli_common import recordings_for, results_root, tag_for
     from bench.runner import plan, run_specs
 
     _discover()
@@ -173,10 +173,8 @@ def cmd_run(args) -> int:
 
             refs = [r for r in refs if r.name in KNOWN]
         recordings[task] = refs
-    tag = "quick" if args.quick else "leaderboard"
     root = results_root(args)
-    if args.tuned:
-        tag = "tuned-quick" if args.quick else "tuned"
+    tag = tag_for(args, "tuned" if args.tuned else "leaderboard")
     specs = plan(selected, recordings, args.seeds, quick=args.quick, device=args.device, weights=args.weights, tag=tag, prime=args.prime, input_mode=args.input_mode)
     if args.tuned:
         from bench.tune import best_overrides

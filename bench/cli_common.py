@@ -35,9 +35,7 @@ def recordings_for(task_name: str, args: argparse.Namespace):
 
 
 def tag_for(args: argparse.Namespace, base: str = "leaderboard") -> str:
-    tag = base
-    if getattr(args, "quick", False):
-        tag = "quick" if base == "leaderboard" else f"{base}-quick"
-    if getattr(args, "data_dir", None) is None and base == "leaderboard" and not getattr(args, "quick", False):
-        tag = "leaderboard"
-    return tag
+    """Result namespace of a command: ``base``, or its quick twin with --quick."""
+    if not getattr(args, "quick", False):
+        return base
+    return "quick" if base == "leaderboard" else f"{base}-quick"

@@ -82,12 +82,7 @@ def fit_regressor(
                 out = model(xb)
                 pred = out if series else last_step(out)
                 loss = nn.functional.mse_loss(pred, yb)
-            opt.zero_grad(set_to_none=True)
-            loss.backward()
-            if grad_clip:
-                nn.utils.clip_grad_norm_(model.parameters(), grad_clip)
-            opt.step()
-            total += loss.item() * len(b)
+            total += backward_step(model, opt, loss, grad_clip) * len(b)
             count += len(b)
         if sched is not None:
             sched.step()
@@ -109,6 +104,16 @@ def fit_regressor(
     }
 
 
+def backward_step(model: nn.Module, opt: torch.optim.Optimizer, loss: torch.Tensor, grad_clip: float | None = None) -> float:
+    """One optimiser step on ``loss`` (optional gradient-norm clipping); returns the loss value."""
+    opt.zero_grad(set_to_none=True)
+    loss.backward()
+    if grad_clip:
+        nn.utils.clip_grad_norm_(model.parameters(), grad_clip)
+    opt.step()
+    return loss.item()
+
+
 def chunk_stream(x: torch.Tensor, y: torch.Tensor, length: int, gen: torch.Generator | None = None) -> tuple[torch.Tensor, torch.Tensor]:
     """Cut a (T, C) stream and its (T, D) labels into (B, length, ·) chunks (random phase)."""
     T = x.shape[0]
@@ -120,4 +125,4 @@ def chunk_stream(x: torch.Tensor, y: torch.Tensor, length: int, gen: torch.Gener
     return xs, ys
 
 
-__all__ = ["set_seed", "fit_regressor", "chunk_stream", "r2_score", "show_progress"]
+__all__ = ["set_seed", "fit_regressor", "backward_step", "chunk_stream", "r2_score", "show_progress"]
