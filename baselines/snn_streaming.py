@@ -78,6 +78,19 @@ class SNNStreaming(nn.Module):
         release_neuron_state(self)
         return torch.stack(outs, 1)  # (B, T, 2)
 
+    # Step protocol (bench.deploy.steppers): one 4 ms sample in, the two membranes carried.
+    # Stepping over a stream equals forward() on it; the neurons' ``mem`` buffers keep the last
+    # state afterwards (call release_neuron_state before measuring Footprint).
+    def init_state(self, batch: int = 1) -> tuple[torch.Tensor, torch.Tensor]:
+        w = self.fc1.weight
+        return w.new_zeros(batch, self.fc1.out_features), w.new_zeros(batch, self.fc_out.out_features)
+
+    def step(self, x_t: torch.Tensor, state: tuple[torch.Tensor, torch.Tensor]) -> tuple[torch.Tensor, tuple]:
+        mem1, mem2 = state
+        spk1, mem1 = self.lif1(self.dropout(self.fc1(x_t)), mem1)
+        _, mem2 = self.lif_out(self.fc_out(spk1), mem2)
+        return mem2, (mem1, mem2)
+
 
 def build(n_inputs: int, n_outputs: int, cfg: SNNStreamingConfig) -> SNNStreaming:
     return SNNStreaming(n_inputs, n_outputs, cfg.hidden, cfg.dropout, cfg.beta, cfg.surrogate_slope)

@@ -1,0 +1,1 @@
+"""Deployment figures: measured latency, energy estimates, storage footprint, checkpoints, export."""
