@@ -25,7 +25,7 @@ SEED = 0
 
 def gate_recordings() -> dict:
     """One small synthetic recording per task (written once into the cache)."""
-    from bench.tasks import RecordingRef
+    from bench.data.recording import RecordingRef
 
     root = paths.cache_dir() / "gate"
     root.mkdir(parents=True, exist_ok=True)
@@ -50,7 +50,7 @@ def gate_recordings() -> dict:
 def measure(rows: list[str] | None = None, results_root: Path | None = None) -> dict[str, float | str]:
     """Quick-train every selected row on the gate recordings; row -> primary metric (or error)."""
     from bench import registry
-    from bench.runner import RunSpec, execute
+    from bench.execution import RunSpec, execute
     from bench.tasks import get_task
 
     registry.discover()
@@ -65,16 +65,17 @@ def measure(rows: list[str] | None = None, results_root: Path | None = None) -> 
                     out[entry.row_id(v)] = f"error: no gate recording for task {entry.task}"
                 continue
             spec = RunSpec(entry, list(variants), refs[entry.task], seed=SEED, quick=True, tag="gate")
-            execute(spec, root, force=True)
+            outcome = execute(spec, root, force=True, threads=1)
             metric = get_task(entry.task).primary_metric
             for v in variants:
                 path = store.result_path(root, "gate", entry.task, entry.row_id(v), spec.ref.name, SEED)
-                r = store.read(path) if path.exists() else store.read(store.error_path(path))
+                r = store.read(path, quiet=True)
                 err = store.read(store.error_path(path), quiet=True)
-                if r.get("status") == "ok" and not err:
-                    out[entry.row_id(v)] = float(r["metrics"][metric])
+                value = (r.get("metrics") or {}).get(metric) if r.get("status") == "ok" and not err else None
+                if isinstance(value, (int, float)):
+                    out[entry.row_id(v)] = float(value)
                 else:
-                    e = (err or r).get("error", {})
+                    e = (err or r).get("error") or {"stage": "run", "message": outcome.message or f"no {metric} stored"}
                     out[entry.row_id(v)] = f"error: {e.get('stage')}: {e.get('message')}"
     return out
 

@@ -10,9 +10,11 @@ from __future__ import annotations
 
 import dataclasses
 import difflib
+import hashlib
 import importlib
 import importlib.util
 import os
+import re
 import sys
 import traceback
 from collections.abc import Callable, Iterable
@@ -70,7 +72,9 @@ class Entry:
     buffer_start: bool = False  # NeuroBench's ANN3D/SNN3D start-of-stream windows (bench.windows)
     quick: dict = field(default_factory=dict)  # config overrides for --quick, CI and tests
     variants: tuple[Variant, ...] = ()
-    published_weights: Callable[[str], dict] | None = None  # session name -> state dict
+    published_weights: Callable[[str, int], dict] | None = None  # (session name, seed) -> state dict
+    # applied to the model after the published state dict is loaded strictly (e.g. cast to float16)
+    published_transform: Callable[[Any], Any] | None = None
     display: str = ""  # pretty name for tables, e.g. "ANN2D"
     paper: str = ""
     description: str = ""
@@ -104,6 +108,7 @@ class Entry:
         return base if variant == BASE else f"{base} ({variant})"
 
 
+NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
 _REGISTRY: dict[str, Entry] = {}
 _DISCOVERED: set[tuple[str, ...]] = set()
 PACKAGES = ("baselines", "submissions")
@@ -118,8 +123,8 @@ def _caller_file() -> str:
 
 def _validate(entry: Entry, source: str) -> None:
     problems = []
-    if not entry.name or entry.name != entry.name.strip() or " " in entry.name:
-        problems.append(f"name {entry.name!r} must be a non-empty word")
+    if not isinstance(entry.name, str) or not NAME.fullmatch(entry.name):
+        problems.append(f"name {entry.name!r} must be a word of letters, digits, '.', '_' or '-' (it names result folders)")
     if entry.task not in TASKS:
         problems.append(f"task {entry.task!r} not in {TASKS}")
     if entry.kind not in KINDS:
@@ -142,7 +147,12 @@ def _validate(entry: Entry, source: str) -> None:
     for v in entry.variants:
         if v.name in seen or v.name == BASE:
             problems.append(f"variant name {v.name!r} repeated or reserved")
+        elif not isinstance(v.name, str) or not NAME.fullmatch(v.name):
+            problems.append(f"variant name {v.name!r} must be a word of letters, digits, '.', '_' or '-'")
         seen.add(v.name)
+    for f in ("published_weights", "published_transform"):
+        if getattr(entry, f) is not None and not callable(getattr(entry, f)):
+            problems.append(f"{f} is not callable")
     if problems:
         raise RegistryError(f"{source}: invalid entry {entry.name!r}: " + "; ".join(problems))
 
@@ -188,25 +198,68 @@ def discover(packages: Iterable[str] = PACKAGES, extra_dirs: Iterable[Path] = ()
 
 def _import_dir(path: Path, pkg_name: str | None) -> None:
     for file in sorted(path.glob("*.py")):
-        if file.name.startswith("_"):
-            continue
-        mod_name = f"{pkg_name}.{file.stem}" if pkg_name else f"bench_user_{abs(hash(str(file)))}_{file.stem}"
-        if mod_name in sys.modules:
-            continue
-        try:
-            if pkg_name:
-                importlib.import_module(mod_name)
-            else:
-                spec = importlib.util.spec_from_file_location(mod_name, file)
-                module = importlib.util.module_from_spec(spec)
-                sys.modules[mod_name] = module
-                spec.loader.exec_module(module)
-        except RegistryError:
-            sys.modules.pop(mod_name, None)
-            raise
-        except Exception as exc:  # a broken module names its file
-            sys.modules.pop(mod_name, None)
-            raise RegistryError(f"{file}: failed to import: {type(exc).__name__}: {exc}") from exc
+        if not file.name.startswith("_"):
+            import_file(file, pkg_name)
+
+
+def user_module_name(file: Path) -> str:
+    """The module name of an entry file outside the packages: the same in every process
+    (md5 of its resolved path), so workers and reloads agree on it."""
+    file = Path(file).resolve()
+    return f"bench_user_{hashlib.md5(str(file).encode()).hexdigest()[:12]}_{file.stem}"
+
+
+def package_of(file: Path) -> str | None:
+    """The entry package (baselines / submissions) whose folder holds ``file``, if any."""
+    file = Path(file).resolve()
+    for pkg in PACKAGES:
+        spec = importlib.util.find_spec(pkg)
+        dirs = [Path(p).resolve() for p in (spec.submodule_search_locations or [])] if spec else []
+        if file.parent in dirs:
+            return pkg
+    return None
+
+
+def import_file(file: Path, pkg_name: str | None = None, *, again: bool = False) -> None:
+    """Import one entry module (the project's one module loader). A package module keeps its
+    package name (relative imports work); other files get :func:`user_module_name`. A module
+    already imported is left alone unless ``again`` (then it runs again and re-registers). A
+    module that fails to import is an error naming its file."""
+    file = Path(file).resolve()
+    if not file.is_file():
+        raise RegistryError(f"{file}: entry source file not found on this machine ({os.uname().nodename})")
+    pkg_name = pkg_name or package_of(file)
+    mod_name = f"{pkg_name}.{file.stem}" if pkg_name else user_module_name(file)
+    if mod_name in sys.modules and not again:
+        return
+    try:
+        if pkg_name and mod_name in sys.modules:
+            importlib.reload(sys.modules[mod_name])
+        elif pkg_name:
+            importlib.import_module(mod_name)
+        else:
+            spec = importlib.util.spec_from_file_location(mod_name, file)
+            module = importlib.util.module_from_spec(spec)
+            sys.modules[mod_name] = module
+            spec.loader.exec_module(module)
+    except RegistryError:
+        sys.modules.pop(mod_name, None)
+        raise
+    except (Exception, SystemExit) as exc:  # a broken module names its file (sys.exit included)
+        sys.modules.pop(mod_name, None)
+        raise RegistryError(f"{file}: failed to import: {type(exc).__name__}: {exc}") from exc
+
+
+def load_entry(name: str, source: str | Path) -> Entry:
+    """The registered entry ``name``, importing (again) its ``source`` file when it is not
+    registered from there (a fresh worker process, or a registry reset by a test)."""
+    entry = _REGISTRY.get(name)
+    if entry is not None and Path(entry.source).resolve() == Path(source).resolve():
+        return entry
+    import_file(Path(source), again=True)
+    if name not in _REGISTRY:
+        raise RegistryError(f"{source}: importing it did not register entry {name!r}: {unknown_message(name, list(_REGISTRY))}")
+    return _REGISTRY[name]
 
 
 def get(name: str) -> Entry:

@@ -62,21 +62,24 @@ def best_overrides(entry_name: str, results_root: Path) -> dict:
 
 def validation_score(entry, ref, overrides: dict, *, seed: int = 0, quick: bool = False, device: str = "cpu", load_options: dict | None = None) -> dict:
     """Train ``entry`` with ``overrides`` on one recording; its validation accuracy and time."""
-    from bench.runner import RunSpec, load_recording
+    from bench.execution import isolation
+    from bench.execution.runner import RunSpec, load_recording
     from bench.tasks import get_task
     from bench.training import set_seed
 
     task = get_task(entry.task)
     spec = RunSpec(entry, ["base"], ref, seed, quick=quick, device=device, overrides=dict(overrides), load_options=dict(load_options or {}))
     cfg = entry.make_config(quick=quick, **overrides)
-    recording = load_recording(task, ref, spec)
-    set_seed(seed)
-    data = task.make_data(recording, entry, cfg, seed=seed, quick=quick, device=device)
-    model = entry.build(data.n_inputs, data.n_outputs, cfg).to(device)
-    t0 = time.perf_counter()
-    report = entry.train(model, data, cfg) or {}
-    train_s = time.perf_counter() - t0
-    return {"val_accuracy": float(data.accuracy(model, "val")), "train_s": train_s, "epochs_run": report.get("epochs_run")}
+    with isolation.isolated():  # a trial starts from the same process state as a run
+        recording = isolation.freeze(load_recording(task, ref, spec))
+        set_seed(seed)
+        data = task.make_data(recording, entry, cfg, seed=seed, quick=quick, device=device)
+        model = entry.build(data.n_inputs, data.n_outputs, cfg).to(device)
+        t0 = time.perf_counter()
+        report = entry.train(model, data, cfg) or {}
+        train_s = time.perf_counter() - t0
+        accuracy = float(data.accuracy(model, "val"))
+    return {"val_accuracy": accuracy, "train_s": train_s, "epochs_run": report.get("epochs_run") if isinstance(report, dict) else None}
 
 
 def run_study(entry, refs: list, n_trials: int, *, results_root: Path, storage: str | None = None, study_name: str | None = None, seed: int = 0, quick: bool = False, device: str = "cpu", timeout: float | None = None, progress: bool = True):
@@ -93,7 +96,7 @@ def run_study(entry, refs: list, n_trials: int, *, results_root: Path, storage: 
     study = optuna.create_study(study_name=study_name, storage=storage, direction="maximize", load_if_exists=True)
     # 10 random trials, then TPE; a resumed study continues the seed sequence instead of
     # replaying the random configurations it has already tried
-    study.sampler = optuna.samplers.TPESampler(seed=seed + len(study.trials), n_startup_trials=10)
+    study.sampler = optuna.samplers.TPESampler(seed=(seed + len(study.trials)) % 2**32, n_startup_trials=10)
     study.set_user_attr("entry", entry.name)
     study.set_user_attr("recordings", [r.name for r in refs])
 
@@ -143,6 +146,8 @@ def write_best(entry, study, results_root: Path, storage: str, refs: list, quick
 
 def add_tune_parser(subparsers) -> argparse.ArgumentParser:
     """Add ``tune`` to the CLI's subcommands."""
+    from bench.cli_common import data_dir_type, int_range, positive_float, seed_type
+
     p = subparsers.add_parser(
         "tune", help="Bayesian hyperparameter search (Optuna TPE) on validation accuracy",
         epilog="examples:\n  python -m bench tune bilstm-grasp --trials 30\n"
@@ -151,14 +156,14 @@ def add_tune_parser(subparsers) -> argparse.ArgumentParser:
                "  python -m bench run bilstm-grasp --tuned       # train with the best configuration",
         formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("entry", help="entry whose config declares a SEARCH_SPACE (e.g. bilstm-grasp)")
-    p.add_argument("--trials", "-n", type=int, default=20, help="trials to run in this call (default: %(default)s)")
+    p.add_argument("--trials", "-n", type=int_range(1, 100_000, "--trials"), default=20, help="trials to run in this call, >= 1 (default: %(default)s)")
     p.add_argument("--recording", "-r", nargs="+", metavar="NAME", help="recordings to score on (default: the first of the task)")
-    p.add_argument("--data-dir", type=Path, help="folder with real recordings (default: synthetic sessions)")
+    p.add_argument("--data-dir", type=data_dir_type(), help="folder with real recordings (default: synthetic sessions)")
     p.add_argument("--results", type=Path, help="result store; the study and best config go to <results>/tune/")
     p.add_argument("--storage", help="Optuna storage URL to share a study (default: sqlite file under <results>/tune/)")
     p.add_argument("--study", help="study name (default: the entry's name); an existing study is resumed")
-    p.add_argument("--seed", type=int, default=0, help="sampler and training seed (default: 0)")
-    p.add_argument("--timeout", type=float, help="stop starting trials after this many seconds")
+    p.add_argument("--seed", type=seed_type, default=0, help="sampler and training seed, 0..2**32-1 (default: 0)")
+    p.add_argument("--timeout", type=positive_float("--timeout"), help="stop starting trials after this many seconds (> 0)")
     p.add_argument("--device", default="cpu", choices=["cpu", "cuda"])
     p.add_argument("--quick", action="store_true", help="few epochs per trial (smoke test); its own study name")
     p.set_defaults(func=tune_command)
@@ -179,9 +184,6 @@ def tune_command(args: argparse.Namespace) -> int:
         return 2
     if not args.recording:
         refs = refs[:1]  # one session keeps a trial near a minute; name more with -r
-    if args.trials < 1:
-        print("error: --trials must be at least 1", file=sys.stderr)
-        return 2
     root = results_root(args)
     print(f"tuning {entry.name} on {', '.join(r.name for r in refs)}: {args.trials} trials")
     study = run_study(entry, refs, args.trials, results_root=root, storage=args.storage, study_name=args.study, seed=args.seed, quick=args.quick, device=args.device, timeout=args.timeout)

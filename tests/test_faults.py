@@ -12,9 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from bench import parallel
 from bench import results as store
-from bench.runner import config_for, identity_payload, paths_for, run_specs
+from bench.execution import check, paths_for, record_failure, run_all
 from tests.fault_entries import _support as sup
 
 REPO = Path(__file__).resolve().parent.parent
@@ -47,7 +46,7 @@ def test_killed_worker_is_recorded_and_the_sweep_goes_on(tiny, tmp_path, executo
     if executor == "ray":
         pytest.importorskip("ray", reason="ray is not installed (optional extra)")
     specs = [sup.spec("fault_killed", tiny), sup.spec("fault_tiny", tiny, variants=["base"])]
-    outs = parallel.run_parallel(specs, tmp_path, jobs=2, retries=1, executor=executor, progress=False)
+    outs = run_all(specs, tmp_path, jobs=2, retries=1, executor=executor, progress=False)
     killed, ok = outs
     assert ok.status == "ok", ok.message
     assert killed.status == "error"
@@ -59,7 +58,7 @@ def test_killed_worker_is_recorded_and_the_sweep_goes_on(tiny, tmp_path, executo
     record = _stored(paths_for(specs[0], tmp_path)["base"])
     assert record["status"] == "error" and record["entry"] == "fault_killed"
     assert record["error"]["stage"] == "worker" and record["error"]["message"] in killed.message
-    assert record["config_hash"] == store.config_hash(identity_payload(specs[0], config_for(specs[0])))
+    assert record["identity_hash"] == check(specs[0], tmp_path).ihash and record["identity"]["entry"] == "fault_killed"
     _assert_clean_store(tmp_path)
 
 
@@ -69,7 +68,7 @@ def test_dead_worker_never_replaces_a_completed_result(tiny, tmp_path):
     done = {"schema": store.SCHEMA, "status": "ok", "entry": "fault_killed", "metrics": {"R2": 0.5}}
     store.store(path, done)
     before = path.read_bytes()
-    out = parallel.record_failure(spec, tmp_path, "worker", "WorkerDied", "worker killed by SIGKILL", force=True)
+    out = record_failure(spec, tmp_path, "worker", "WorkerDied", "worker killed by SIGKILL", force=True)
     assert path.read_bytes() == before
     assert out.paths == [store.error_path(path)] and _stored(store.error_path(path))["status"] == "error"
 
@@ -77,16 +76,12 @@ def test_dead_worker_never_replaces_a_completed_result(tiny, tmp_path):
 DRIVER = """
 import sys
 from pathlib import Path
-from bench.parallel import run_parallel
-from bench.runner import run_specs
+from bench.execution import run_all
 from tests.fault_entries import _support as sup
 tiny, root, jobs = Path(sys.argv[1]), Path(sys.argv[2]), int(sys.argv[3])
 specs = [sup.spec("fault_tiny", tiny, seed=s, variants=["base"]) for s in (0, 1)]
 specs += [sup.spec("fault_gated", tiny), sup.spec("fault_tiny", tiny, seed=2, variants=["base"])]
-if jobs > 1:
-    run_parallel(specs, root, jobs=jobs, progress=False)
-else:
-    run_specs(specs, root, progress=False)
+run_all(specs, root, jobs=jobs, progress=False)
 """
 
 
@@ -125,7 +120,7 @@ def test_interrupted_sweep_keeps_results_and_resumes(tiny, tmp_path, how, jobs, 
     gate.unlink()
     specs = [sup.spec("fault_tiny", tiny, seed=s, variants=["base"]) for s in (0, 1)]
     specs += [sup.spec("fault_gated", tiny), sup.spec("fault_tiny", tiny, seed=2, variants=["base"])]
-    outs = run_specs(specs, root, progress=False)
+    outs = run_all(specs, root, progress=False)
     for spec, out in zip(specs, outs):
         was_done = paths_for(spec, root)["base"] in completed
         assert out.status == ("skipped" if was_done else "ok"), (spec.label(), out.message)

@@ -10,9 +10,11 @@ from pathlib import Path
 
 import pytest
 
-from bench import parallel, registry
+from bench import registry
 from bench import results as store
-from bench.runner import run_specs
+from bench.data.io import md5_of
+from bench.execution import local, run_all
+from bench.execution import ray as ray_exec
 from tests.fault_entries import _support as sup
 
 
@@ -28,7 +30,7 @@ def sequential(tiny, tmp_path_factory):
     """The reference: two seeds of fault_tiny (two rows each) run one after the other."""
     root = tmp_path_factory.mktemp("sequential")
     with sup.hermetic(tmp_path_factory.getbasetemp()):
-        outs = run_specs([sup.spec("fault_tiny", tiny, seed=s) for s in (0, 1)], root, progress=False)
+        outs = run_all([sup.spec("fault_tiny", tiny, seed=s) for s in (0, 1)], root, progress=False)
     assert [o.status for o in outs] == ["ok", "ok"], [o.message for o in outs]
     return sup.metrics_by_row(root)
 
@@ -41,26 +43,27 @@ def test_reference_is_meaningful(sequential):
 
 
 def test_thread_budget():
-    assert parallel.thread_budget(2, cores=2) == 1
-    assert parallel.thread_budget(1, cores=8) == 8
-    assert parallel.thread_budget(3, cores=8) == 2
-    assert parallel.thread_budget(4, cores=2) == 1
+    assert local.thread_budget(2, cores=2) == 1
+    assert local.thread_budget(1, cores=8) == 1  # one torch thread per job unless asked
+    assert local.thread_budget(1, cores=8, threads=4) == 4
+    assert local.thread_budget(3, cores=8, threads=4) == 2  # never more than a job's share of the cores
+    assert local.thread_budget(4, cores=2, threads=2) == 1
 
 
 def test_death_cause_names_the_signal():
-    assert parallel.death_cause(-signal.SIGKILL) == "worker killed by SIGKILL (possibly out of memory)"
-    assert parallel.death_cause(-signal.SIGSEGV) == "worker killed by SIGSEGV"
-    assert parallel.death_cause(3) == "worker exited with code 3"
+    assert local.death_cause(-signal.SIGKILL) == "worker killed by SIGKILL (possibly out of memory)"
+    assert local.death_cause(-signal.SIGSEGV) == "worker killed by SIGSEGV"
+    assert local.death_cause(3) == "worker exited with code 3"
 
 
 def test_wire_spec_carries_no_functions(tiny):
     spec = sup.spec("fault_tiny", tiny, seed=3, overrides={"epochs": 1})
-    wire = parallel.to_wire(spec)
+    wire = local.to_wire(spec)
     assert wire.entry_blob is None and wire.entry == "fault_tiny"
     blob = pickle.dumps(wire)
     assert b"tiny_linear" in blob and b"build" not in blob  # the source path travels, not code
     registry._reset_for_tests()  # as in a fresh worker: nothing registered
-    back = parallel.from_wire(pickle.loads(blob))
+    back = local.from_wire(pickle.loads(blob))
     assert back.entry.name == "fault_tiny" and back.entry.source == spec.entry.source
     assert dataclasses.replace(back, entry=spec.entry) == spec
 
@@ -68,38 +71,40 @@ def test_wire_spec_carries_no_functions(tiny):
 def test_modified_entry_travels_whole(tiny):
     spec = sup.spec("fault_tiny", tiny)
     spec.entry = dataclasses.replace(spec.entry, config=dataclasses.replace(spec.entry.config, hidden=3))
-    wire = parallel.to_wire(spec)
+    wire = local.to_wire(spec)
     assert wire.entry_blob is not None
-    assert parallel.from_wire(wire).entry.config.hidden == 3
+    assert local.from_wire(wire).entry.config.hidden == 3
     spec.entry = dataclasses.replace(spec.entry, train=lambda model, data, cfg: {})
     with pytest.raises(ValueError, match="'fault_tiny' differs from the registered one"):
-        parallel.to_wire(spec)
+        local.to_wire(spec)
 
 
 def test_unknown_source_is_a_clear_error(tmp_path):
     with pytest.raises(registry.RegistryError, match="nowhere.py: entry source file not found"):
-        parallel.load_entry("fault_nowhere", tmp_path / "nowhere.py")
+        registry.load_entry("fault_nowhere", tmp_path / "nowhere.py")
     with pytest.raises(registry.RegistryError, match="did not register entry 'fault_other'"):
-        parallel.load_entry("fault_other", sup.FAULT_DIR / "raiser.py")
+        registry.load_entry("fault_other", sup.FAULT_DIR / "raiser.py")
 
 
 def test_bad_arguments():
     with pytest.raises(ValueError, match="unknown executor"):
-        parallel.run_parallel([], ".", executor="dask")
-    with pytest.raises(ValueError, match="jobs must be"):
-        parallel.run_parallel([], ".", jobs=0)
-    assert parallel.run_parallel([], ".") == []
+        run_all([], ".", executor="dask")
+    with pytest.raises(ValueError, match="jobs and threads must be >= 1"):
+        run_all([], ".", jobs=0)
+    with pytest.raises(ValueError, match="retries >= 0"):
+        run_all([], ".", retries=-1)
+    assert run_all([], ".") == []
 
 
 @pytest.mark.slow
 def test_local_jobs_match_sequential(tiny, sequential, tmp_path):
     specs = [sup.spec("fault_tiny", tiny, seed=s) for s in (0, 1)]
-    outs = parallel.run_parallel(specs, tmp_path, jobs=2, progress=False)
+    outs = run_all(specs, tmp_path, jobs=2, progress=False)
     assert [o.status for o in outs] == ["ok", "ok"], [o.message for o in outs]
     assert [o.spec for o in outs] == specs  # outcomes in the order of the specs
     assert sup.metrics_by_row(tmp_path) == sequential  # every metric, exactly
     before = sup.snapshot(tmp_path)
-    again = parallel.run_parallel(specs, tmp_path, jobs=2, progress=False)
+    again = run_all(specs, tmp_path, jobs=2, progress=False)
     assert [o.status for o in again] == ["skipped", "skipped"]
     assert sup.snapshot(tmp_path) == before
 
@@ -107,12 +112,12 @@ def test_local_jobs_match_sequential(tiny, sequential, tmp_path):
 def test_execute_remote_with_shipped_bytes_matches(tiny, sequential, tmp_path):
     """The Ray path without Ray: run in a private store from shipped bytes, driver stores."""
     spec = sup.spec("fault_tiny", tiny, seed=1)
-    digest = parallel.file_digest(tiny)
-    result = parallel.execute_remote(parallel.to_wire(spec), fetch=tiny.read_bytes, digest=digest)
+    digest = md5_of(tiny)
+    result = ray_exec.execute_remote(local.to_wire(spec), fetch=tiny.read_bytes, digest=digest)
     assert result["data"] == "shipped" and result["status"] == "ok"
     copy = Path(os.environ["BENCH_CACHE"]) / "shipped" / digest / tiny.name
-    assert parallel.file_digest(copy) == digest
-    out = parallel.store_remote(spec, tmp_path, result)
+    assert md5_of(copy) == digest
+    out = ray_exec.store_remote(spec, tmp_path, result)
     assert out.status == "ok" and all(p.is_relative_to(tmp_path) for p in out.paths)
     got = sup.metrics_by_row(tmp_path)
     assert got == {k: v for k, v in sequential.items() if k[2] == 1}
@@ -135,13 +140,13 @@ def ray_local(tmp_path_factory):
 @pytest.mark.parametrize("ship", ["never", "always"])
 def test_ray_matches_sequential(ray_local, tiny, sequential, tmp_path, ship):
     specs = [sup.spec("fault_tiny", tiny, seed=s) for s in (0, 1)]
-    outs = parallel.run_parallel(specs, tmp_path, executor="ray", ship=ship, progress=False)
+    outs = run_all(specs, tmp_path, executor="ray", ship=ship, progress=False)
     assert [o.status for o in outs] == ["ok", "ok"], [o.message for o in outs]
     assert sup.metrics_by_row(tmp_path) == sequential
     hosts = {store.read(p)["versions"]["host"] for o in outs for p in o.paths}
     assert len(hosts) == 1  # provenance of the machine that ran it
     if ship == "always":
-        shipped = ray_local / "bench-cache" / "shipped" / parallel.file_digest(tiny) / tiny.name
+        shipped = ray_local / "bench-cache" / "shipped" / md5_of(tiny) / tiny.name
         assert shipped.is_file()
-    again = parallel.run_parallel(specs, tmp_path, executor="ray", progress=False)
+    again = run_all(specs, tmp_path, executor="ray", progress=False)
     assert [o.status for o in again] == ["skipped", "skipped"]

@@ -15,8 +15,8 @@ from torch import nn
 from bench import registry
 from bench import results as store
 from bench.registry import Entry, Variant
-from bench.runner import RunSpec, execute
-from bench.tasks import RecordingRef
+from bench.data.recording import RecordingRef
+from bench.execution import RunSpec, execute
 from bench.training import fit_regressor
 from bench.windows import Windows
 

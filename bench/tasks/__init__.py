@@ -2,6 +2,7 @@
 
 Each task module exposes a ``TASK`` object with:
     name, primary_metric, higher_is_better
+    eval_version                                              bump when a metric's definition changes
     recordings(names, data_dir) -> list[RecordingRef]       which recordings to run on
     load(ref, **options) -> recording value                   (cached)
     make_data(recording, entry, cfg, seed, quick, device) -> the entry's training data view
@@ -11,8 +12,8 @@ Each task module exposes a ``TASK`` object with:
 from __future__ import annotations
 
 import importlib
-from dataclasses import dataclass, field
-from pathlib import Path
+
+from bench.data.recording import RecordingRef  # re-exported: it lives in the data layer
 
 _TASK_MODULES = {
     "reaching": "bench.tasks.reaching",
@@ -21,24 +22,25 @@ _TASK_MODULES = {
 }
 
 
-@dataclass(frozen=True)
-class RecordingRef:
-    """A recording to run on: a name, where its file is, and whether it is synthetic."""
+def __getattr__(name: str):
+    """``EvalOutcome`` lives in bench.evaluation (imported on first use: it loads NeuroBench)."""
+    if name == "EvalOutcome":
+        from bench.evaluation import EvalOutcome
 
-    name: str
-    path: Path
-    synthetic: bool
+        return EvalOutcome
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
-@dataclass
-class EvalOutcome:
-    metrics: dict  # metric name -> number or dict of numbers
-    metric_errors: dict = field(default_factory=dict)  # metric name -> traceback text
-    extra: dict = field(default_factory=dict)  # e.g. confusion matrix, n_test
+TASK_NAMES = tuple(_TASK_MODULES)
+__all__ = ["RecordingRef", "EvalOutcome", "get_task", "TASK_NAMES"]
 
 
 def get_task(name: str):
     if name not in _TASK_MODULES:
-        raise KeyError(f"unknown task {name!r}; known: {sorted(_TASK_MODULES)}")
+        import difflib
+
+        close = difflib.get_close_matches(str(name), list(_TASK_MODULES), n=1, cutoff=0.5)
+        hint = f"; did you mean {close[0]}?" if close else ""
+        raise ValueError(f"unknown task {name!r}{hint} (known: {', '.join(_TASK_MODULES)})")
     module = importlib.import_module(_TASK_MODULES[name])
     return module.TASKS[name] if hasattr(module, "TASKS") else module.TASK

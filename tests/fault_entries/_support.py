@@ -23,7 +23,7 @@ TINY_NAME = "tiny_reach"
 
 def entry(name: str):
     """A fault entry, (re)registered from its file (the registry is restored between tests)."""
-    from bench.parallel import load_entry
+    from bench.registry import load_entry
 
     return load_entry(name, FAULT_DIR / SOURCES[name])
 
@@ -56,13 +56,13 @@ def tiny_mat(base: Path) -> Path:
 
 
 def ref(path: Path, name: str | None = None):
-    from bench.tasks import RecordingRef
+    from bench.data.recording import RecordingRef
 
     return RecordingRef(name or Path(path).stem, Path(path), True)
 
 
 def spec(name: str, recording: Path, seed: int = 0, variants: list[str] | None = None, **kw):
-    from bench.runner import RunSpec
+    from bench.execution import RunSpec
 
     e = entry(name)
     return RunSpec(e, variants or e.variant_names(), ref(recording), seed=seed, tag=kw.pop("tag", "test"), **kw)
