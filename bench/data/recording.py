@@ -3,10 +3,20 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import numpy as np
 
 SPLITS = ("train", "val", "test")
+
+
+@dataclass(frozen=True)
+class RecordingRef:
+    """A recording to run on: a name, where its file is, and whether it is synthetic."""
+
+    name: str
+    path: Path
+    synthetic: bool
 
 
 @dataclass(frozen=True, eq=False)
