@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs everything bench needs into ./.venv (idempotent; safe to re-run).
-#   bash scripts/install.sh          runtime + test dependencies
+#   bash scripts/install.sh          runtime + test + export (NIR, ONNX) dependencies
 # torch is pinned to 2.13.0 (the CPU wheel); neurobench 2.3.0 goes in with --no-deps because
 # it declares torchaudio, which has no build for torch 2.13 and which the primate-reaching,
 # model, metric and benchmark modules never import.
@@ -14,5 +14,5 @@ PIP=".venv/bin/python -m pip"
 $PIP install -q --upgrade pip >/dev/null 2>&1 || true
 $PIP install -q "torch==2.13.0"
 $PIP install -q --no-deps "neurobench==2.3.0"
-$PIP install -q -e ".[test,ray]"
+$PIP install -q -e ".[test,ray,export]"
 .venv/bin/python -c "import torch, neurobench, snntorch, h5py, neo; print('bench: environment ready (torch', torch.__version__ + ')')"
