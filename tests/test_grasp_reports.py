@@ -8,13 +8,13 @@ import numpy as np
 import pytest
 
 from bench import results as store
-from bench.grasp_reports import (
-    add_trainsize_parser,
-    animal,
-    table4,
-    write_grasp_figures,
-    write_grasp_tables,
-)
+from bench.reports.figures import write_confusion_figures
+from bench.reports.grasp import animal, object_table, write_grasp_tables
+from bench.sweeps import add_trainsize_parser
+
+
+def table4(results):
+    return object_table(results).markdown()
 
 
 def _result(root, task, entry, rec, seed, metrics, *, conf, classes, tag="leaderboard", load_options=None, synthetic=True):
@@ -55,7 +55,7 @@ def test_animal_names():
 
 def test_tables_from_stored_results(store_root, tmp_path):
     out = tmp_path / "out"
-    paths = write_grasp_tables(store_root, out)
+    paths = write_grasp_tables(store_root, out, "leaderboard")
     assert [p.name for p in paths] == ["grasp_table3.md", "grasp_table4.md", "grasp_table5.md"]
     t3, t4, t5 = (p.read_text() for p in paths)
     for text in (t3, t4, t5):
@@ -85,7 +85,7 @@ def test_missing_metric_is_not_a_number(tmp_path):
 
 
 def test_confusion_figures(store_root, tmp_path):
-    paths = write_grasp_figures(store_root, tmp_path / "figures")
+    paths = write_confusion_figures(store_root, tmp_path / "figures", "leaderboard")
     assert sorted(p.name for p in paths) == ["grasp_confusion_sim_m_1.png", "grasp_confusion_sim_m_2.png", "grasp_confusion_sim_z_1.png"]
     from matplotlib.image import imread
 
@@ -100,4 +100,5 @@ def test_trainsize_parser_defaults():
     args = parser.parse_args(["trainsize", "bilstm-grasp", "--quick", "-r", "sim_m_1"])
     assert args.shares == [0.8, 0.7, 0.6, 0.5, 0.4, 0.3, 0.2] and args.recording == ["sim_m_1"] and args.quick
     bad = parser.parse_args(["trainsize", "bilstm-grasp", "--shares", "1.5"])
-    assert bad.func(bad) == 2
+    with pytest.raises(ValueError, match="strictly between 0 and 1"):
+        bad.func(bad)  # the CLI shows it as one 'error:' line, exit code 2

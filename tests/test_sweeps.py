@@ -3,14 +3,12 @@
 from __future__ import annotations
 
 import argparse
-import json
 
-import numpy as np
 import pytest
 
 from bench import results as store
 from bench import runner, sweeps
-from bench.table3 import SYNTHETIC_NOTE, published_table3, write_table3
+from bench.reports.format import SYNTHETIC_NOTE
 from bench.tasks import RecordingRef
 from tests.conftest import make_recording
 
@@ -66,32 +64,3 @@ def test_prune_sweep_trains_once_and_macs_fall(mem_recording, tmp_path, monkeypa
     assert stored[0.0]["metrics"]["Footprint"] == stored[0.9]["metrics"]["Footprint"]
     md = (res / "sweeps" / "prune_aegru-pruned_sweep-prune-quick.md").read_text()
     assert "0.5" in md and SYNTHETIC_NOTE in md
-
-
-def _result(root, row, rec, seed, r2, synthetic=True):
-    payload = {"schema": store.SCHEMA, "status": "ok", "task": "reaching", "row": row, "entry": row, "recording": rec, "seed": seed, "synthetic": synthetic, "overrides": {}, "metrics": {"R2": r2}}
-    store.store(store.result_path(root, "leaderboard", "reaching", row, rec, seed), payload)
-
-
-def test_table3_average_is_std_over_seeds_of_session_means(tmp_path):
-    rng = np.random.default_rng(0)
-    vals = {row: rng.uniform(0.5, 0.8, size=(3, 5)) for row in ("gru", "aegru")}  # (recordings, seeds)
-    for row, v in vals.items():
-        for i in range(3):
-            for s in range(5):
-                _result(tmp_path, row, f"sim_{i}", s, float(v[i, s]))
-    _result(tmp_path, "aegru", "real_x", 0, 0.9, synthetic=False)
-    text = write_table3(tmp_path, tmp_path / "out", published=True)
-    assert text == (tmp_path / "out" / "table3.md").read_text()
-    synth = text[text.index(SYNTHETIC_NOTE):]
-    for row, col in (("gru", 1), ("aegru", 2)):
-        v = vals[row]
-        line = [ln for ln in synth.splitlines() if ln.startswith("| sim_1 ")][0]
-        assert line.split(" | ")[col] == f"{v[1].mean():.3f} ± {v[1].std():.3f}"
-        per_seed = v.mean(0)
-        avg = [ln for ln in synth.splitlines() if ln.startswith("| Average")][0]
-        assert avg.split(" | ")[col] == f"{per_seed.mean():.3f} ± {per_seed.std():.3f}"
-    real = text[: text.index(SYNTHETIC_NOTE)]
-    assert "real_x" in real and "0.900 ± 0.000" in real and "sim_0" not in real
-    assert published_table3() in text and "0.70 ± 0.008" in text
-    assert json.dumps(text)  # plain text
