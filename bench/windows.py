@@ -45,17 +45,23 @@ class Windows:
         return f"{self.n}x{self.ws} samples{lag}{t}"
 
 
-def _cumsum(x: np.ndarray) -> np.ndarray:
-    """Zero-prefixed cumulative sum along time in float64 (exact for spike counts)."""
-    cs = np.zeros((x.shape[0] + 1,) + x.shape[1:], dtype=np.float64)
-    np.cumsum(x, axis=0, dtype=np.float64, out=cs[1:])
-    return cs
+CHUNK_BYTES = 1 << 24  # float64 scratch per chunk of samples: memory stays flat in T
+
+
+def _chunk_rows(spec: Windows, n_channels: int) -> int:
+    return max(256, CHUNK_BYTES // (8 * max(1, spec.n * n_channels)))
 
 
 def window_sums(x: np.ndarray, spec: Windows, index: np.ndarray | None = None, buffer_start: bool = False) -> np.ndarray:
     """Window sums for every sample (or the samples in ``index``) of the stream ``x`` (T, C).
 
-    Returns (len(index), spec.n, C) float32, oldest window first, transform applied.
+    Returns (len(index), spec.n, C) float32, oldest window first, transform applied. ``x`` may
+    be compact integer counts (uint8, as ``Recording.spikes``) or floats; integer sums are exact.
+
+    The samples are processed in chunks of nearby samples: each chunk takes a zero-prefixed
+    cumulative sum over only the rows its windows reach (at most chunk + span rows), so besides
+    the output the memory used does not grow with T and the cost is linear in T (indices are
+    visited in sorted order).
 
     ``buffer_start`` reproduces NeuroBench's ANN3D/SNN3D examples at the start of a stream: their
     input buffer begins as one zero row and grows by one row per sample up to ``span`` rows, and
@@ -65,33 +71,61 @@ def window_sums(x: np.ndarray, spec: Windows, index: np.ndarray | None = None, b
     x = np.asarray(x)
     if x.ndim != 2:
         raise ValueError(f"window_sums expects a (T, C) stream, got shape {x.shape}")
-    T = x.shape[0]
-    idx = np.arange(T) if index is None else np.asarray(index, dtype=np.int64)
+    T, C = x.shape
+    idx = np.arange(T) if index is None else np.asarray(index, dtype=np.int64).reshape(-1)
     if idx.size and (idx.min() < 0 or idx.max() >= T):
         raise IndexError(f"window index out of range [0, {T}): {idx.min()}..{idx.max()}")
-    cs = _cumsum(x)
+    order = None
+    if idx.size > 1 and np.any(idx[1:] < idx[:-1]):
+        order = np.argsort(idx, kind="stable")  # sorted visits keep every chunk's rows local
+        idx = idx[order]
+    acc = np.float64 if x.dtype.kind == "f" else np.int64  # exact for counts either way
+    out = np.empty((idx.size, spec.n, C), dtype=np.float32)
     # end (exclusive, in cumsum coordinates) of window k for sample i: i + 1 - lag - (n-1-k)*ws
     offs = (np.arange(spec.n) - (spec.n - 1)) * spec.ws - spec.lag + 1  # (n,)
-    anchor = np.maximum(idx, spec.span - 2) if buffer_start else idx
-    ends = anchor[:, None] + offs[None, :]  # (I, n)
-    starts = ends - spec.ws
-    if buffer_start:  # nothing after sample i exists yet
-        ends = np.minimum(ends, idx[:, None] + 1)
-        starts = np.minimum(starts, ends)
-    ends = np.clip(ends, 0, T)
-    starts = np.clip(starts, 0, T)
-    out = np.take(cs, ends, axis=0)  # (I, n, C)
-    out -= np.take(cs, starts, axis=0)
-    out = out.astype(np.float32)
-    return apply_transform(out, spec.transform)
+    step = _chunk_rows(spec, C)
+    a = 0
+    while a < idx.size:  # a chunk: at most ``step`` samples that lie within ``step`` rows
+        b = min(a + step, max(a + 1, int(np.searchsorted(idx, idx[a] + step))))
+        part = idx[a:b]
+        anchor = np.maximum(part, spec.span - 2) if buffer_start else part
+        ends = anchor[:, None] + offs[None, :]  # (B, n)
+        starts = ends - spec.ws
+        if buffer_start:  # nothing after sample i exists yet
+            ends = np.minimum(ends, part[:, None] + 1)
+            starts = np.minimum(starts, ends)
+        ends = np.clip(ends, 0, T)
+        starts = np.clip(starts, 0, T)
+        lo, hi = int(starts.min()), int(ends.max())
+        cs = np.zeros((hi - lo + 1, C), dtype=acc)
+        np.cumsum(x[lo:hi], axis=0, dtype=acc, out=cs[1:])
+        block = np.take(cs, ends - lo, axis=0)  # (B, n, C)
+        block -= np.take(cs, starts - lo, axis=0)
+        chunk = out[a:b]
+        chunk[...] = block
+        apply_transform(chunk, spec.transform, out=chunk)
+        a = b
+    if order is not None:
+        unsorted = np.empty_like(out)
+        unsorted[order] = out
+        out = unsorted
+    return out
 
 
-def apply_transform(x: np.ndarray, transform: str | None) -> np.ndarray:
+def apply_transform(x: np.ndarray, transform: str | None, out: np.ndarray | None = None) -> np.ndarray:
+    """The window transform, elementwise in float32 (into ``out`` when given, e.g. in place)."""
     if transform is None:
+        if out is not None and out is not x:
+            out[...] = x
+            return out
         return x
     if transform == "log_softplus":
         # log(softplus(x)), computed stably: softplus(x) = logaddexp(0, x)
-        return np.log(np.logaddexp(0.0, x)).astype(np.float32)
+        x = np.asarray(x, dtype=np.float32)
+        if out is None:
+            out = np.empty(x.shape, dtype=np.float32)
+        np.logaddexp(np.float32(0.0), x, out=out)
+        return np.log(out, out=out)
     raise ValueError(f"unknown window transform {transform!r}")
 
 

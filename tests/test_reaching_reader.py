@@ -11,7 +11,8 @@ import h5py
 import numpy as np
 import pytest
 
-from bench.data import reaching
+from bench.data import reaching, reaching_grid
+from bench.data.io import file_md5
 from bench.data.matfile import write_reaching_mat
 from bench.data.reaching import RecordingError, load_reaching, resolve_recordings
 from bench.data.recording import RawReachingSession
@@ -152,7 +153,7 @@ def test_counts_mode(session_file):
 def test_six_row_finger_192_channels_and_synthetic_identity(tmp_path):
     path = tmp_path / "loco_small_1.mat"
     attrs = {"synthetic": 1, "seed": 11, "generator_version": "2"}
-    write_reaching_mat(path, make_session(seconds=6, n_ch=192, finger_rows=6, attrs=attrs))
+    write_reaching_mat(path, make_session(seconds=30, n_ch=192, finger_rows=6, attrs=attrs))
     rec = load_reaching(path, cache=False)
     assert rec.n_channels == 192 and rec.channel_names[-1] == "S1 096"
     assert rec.extra["finger_rows"] == 6
@@ -160,7 +161,7 @@ def test_six_row_finger_192_channels_and_synthetic_identity(tmp_path):
         "source": "synthetic",
         "seed": 11,
         "generator_version": "2",
-        "md5": reaching.file_md5(path),
+        "md5": file_md5(path),
         "file": path.name,
     }
     assert rec.synthetic
@@ -171,7 +172,7 @@ def test_neurobench_reads_empty_cells_as_spikes(tmp_path):
     They only reach its grid when the session starts within about 1 s of zero, which real
     sessions never do; this reader ignores empty cells."""
     path = tmp_path / "indy_early_1.mat"
-    s = make_session(seconds=4, n_ch=4, n_units=2, t0=0.0)
+    s = make_session(seconds=12, n_ch=4, n_units=2, t0=0.0)
     s.spikes[0][2] = np.empty(0)
     s.spikes[1][2] = np.empty(0)  # channel 2 has no spike at all
     write_reaching_mat(path, s)
@@ -208,7 +209,7 @@ def test_cache_and_md5_sidecar(session_file, tmp_path):
     assert len(binned) == 2 and all(p.suffix == ".npz" for p in binned)
     import hashlib
 
-    assert reaching.file_md5(session_file) == hashlib.md5(session_file.read_bytes()).hexdigest()
+    assert file_md5(session_file) == hashlib.md5(session_file.read_bytes()).hexdigest()
     assert len(list((tmp_path / "cache" / "md5").iterdir())) == 1
 
 
@@ -377,12 +378,12 @@ def test_resolve_synthetic_defaults(tmp_path, monkeypatch):
 def test_spike_sample_index_matches_histogram(t0):
     rng = np.random.default_rng(int(t0))
     t = t0 + np.arange(5000) * 0.004
-    edges = reaching.neurobench_edges(t)
+    edges = reaching_grid.neurobench_edges(t)
     times = np.concatenate([
         rng.uniform(t[0] - 1, t[-1] + 1, 20000), edges, edges + 1e-12, edges - 1e-12,
         np.nextafter(edges, np.inf), np.nextafter(edges, -np.inf), [np.nan, -np.inf, np.inf],
     ])
-    idx = reaching.spike_sample_index(times, edges)
+    idx = reaching_grid.spike_sample_index(times, edges)
     on = idx >= 0
     hist, _ = np.histogram(times[np.isfinite(times)], bins=edges)
     assert np.array_equal(np.bincount(idx[on] - 1, minlength=edges.size - 1), hist)

@@ -73,3 +73,53 @@ def test_buffer_start_matches_neurobench_growing_buffer():
         ref = np.stack([buf[7 * k:7 * k + 7].sum(0) for k in range(7)])
         np.testing.assert_array_equal(got[i], ref)
     np.testing.assert_array_equal(got[48:], window_sums(x, spec)[48:])
+
+
+def _global_cumsum_reference(x: np.ndarray, spec: Windows, idx: np.ndarray, buffer_start: bool) -> np.ndarray:
+    """The one-pass formulation (float64 cumsum over the whole stream) the chunked code replaced."""
+    T = x.shape[0]
+    cs = np.zeros((T + 1, x.shape[1]))
+    cs[1:] = np.cumsum(x, axis=0, dtype=np.float64)
+    offs = (np.arange(spec.n) - (spec.n - 1)) * spec.ws - spec.lag + 1
+    anchor = np.maximum(idx, spec.span - 2) if buffer_start else idx
+    ends = anchor[:, None] + offs[None, :]
+    starts = ends - spec.ws
+    if buffer_start:
+        ends = np.minimum(ends, idx[:, None] + 1)
+        starts = np.minimum(starts, ends)
+    ends, starts = np.clip(ends, 0, T), np.clip(starts, 0, T)
+    out = (cs[ends] - cs[starts]).astype(np.float32)
+    if spec.transform:
+        out = np.log(np.logaddexp(0.0, out)).astype(np.float32)
+    return out
+
+
+@pytest.mark.parametrize("buffer_start", [False, True])
+@pytest.mark.parametrize("spec", [Windows(7, 7, 1), Windows(20, 5, transform="log_softplus"), Windows(50, 1)])
+def test_chunked_compact_input_equals_one_pass(monkeypatch, spec, buffer_start):
+    """uint8 counts, many small chunks, unsorted and repeated indices: bit-identical results."""
+    import bench.windows as w
+
+    monkeypatch.setattr(w, "CHUNK_BYTES", 1)  # 256-sample chunks
+    rng = np.random.default_rng(5)
+    counts = rng.poisson(0.4, size=(3000, 5)).astype(np.uint8)
+    idx = np.concatenate([rng.permutation(3000)[:1700], [0, 0, 2999]])
+    ref = _global_cumsum_reference(counts.astype(np.float32), spec, idx, buffer_start)
+    got = window_sums(counts, spec, idx, buffer_start=buffer_start)
+    assert got.dtype == np.float32 and got.shape == (idx.size, spec.n, 5)
+    np.testing.assert_array_equal(got, ref)
+    np.testing.assert_array_equal(window_sums(counts.astype(np.float32), spec, idx, buffer_start=buffer_start), ref)
+
+
+def test_memory_of_window_sums_does_not_hold_the_stream_in_float64():
+    """Besides the output, scratch memory is bounded by the chunk size, not by T."""
+    import tracemalloc
+
+    x = np.zeros((400_000, 96), dtype=np.uint8)  # 38 MB of counts; float64 cumsum would be 307 MB
+    x[::97, 3] = 1
+    tracemalloc.start()
+    out = window_sums(x, Windows(50, 1), np.arange(0, 400_000, 10))
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    assert out.nbytes == 40_000 * 96 * 4
+    assert peak < out.nbytes + 3 * (1 << 24) + (1 << 20), peak

@@ -5,6 +5,8 @@
 - :func:`atomic_write` / :func:`atomic_write_json` write a file so that a reader sees either the
   old content or the new one, never half of it: a unique temp file created with O_EXCL in the
   target folder (never a planted symlink), fsync, ``os.replace``. A failure leaves no temp file.
+  :func:`atomic_output` does the same for writers that need a file name (h5py, neo).
+- :func:`cache_note` says on stderr that a cache entry was unreadable and is being rebuilt.
 """
 
 from __future__ import annotations
@@ -12,8 +14,10 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import sys
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, BinaryIO
 
@@ -35,24 +39,93 @@ def _sidecar_dir() -> Path:
     return cache_dir() / "md5"
 
 
+def _md5_record_path(path: Path) -> Path:
+    return _sidecar_dir() / (hashlib.sha1(str(path).encode()).hexdigest()[:20] + ".json")
+
+
+def _is_md5(text: object) -> bool:
+    return isinstance(text, str) and len(text) == 32 and all(c in "0123456789abcdef" for c in text)
+
+
+def known_md5(path: str | Path) -> str | None:
+    """The remembered md5 of ``path`` as it is now, or None (never hashes, never notes)."""
+    path = Path(path).resolve()
+    try:
+        st = path.stat()
+        known = json.loads(_md5_record_path(path).read_text())
+    except (OSError, ValueError):
+        return None
+    stamp = {"path": str(path), "size": st.st_size, "mtime_ns": st.st_mtime_ns}
+    if isinstance(known, dict) and _is_md5(known.get("md5")) and {k: known.get(k) for k in stamp} == stamp:
+        return known["md5"]
+    return None
+
+
 def file_md5(path: str | Path) -> str:
-    """md5 of a file, remembered in a cache record keyed on (resolved path, size, mtime_ns)."""
+    """md5 of a file, remembered in a cache record keyed on (resolved path, size, mtime_ns).
+
+    A record that does not parse or does not hold an md5 is rebuilt with a note on stderr; a
+    record of an older version of the file (other size or mtime) is silently replaced.
+    """
     path = Path(path).resolve()
     st = path.stat()
-    side = _sidecar_dir() / (hashlib.sha1(str(path).encode()).hexdigest()[:20] + ".json")
+    side = _md5_record_path(path)
     stamp = {"path": str(path), "size": st.st_size, "mtime_ns": st.st_mtime_ns}
     try:
-        known = json.loads(side.read_text())
-        if {k: known.get(k) for k in stamp} == stamp and isinstance(known.get("md5"), str):
-            return known["md5"]
-    except (OSError, ValueError, KeyError, TypeError, AttributeError):
-        pass
+        text = side.read_text()
+    except FileNotFoundError:
+        text = None
+    except OSError as e:
+        cache_note(side, f"cannot be read: {e}", path)
+        text = None
+    if text is not None:
+        try:
+            known = json.loads(text)
+            if not (isinstance(known, dict) and _is_md5(known.get("md5"))):
+                raise ValueError("no md5 in the record")
+            if {k: known.get(k) for k in stamp} == stamp:
+                return known["md5"]
+        except ValueError as e:
+            cache_note(side, f"corrupt md5 record: {e}", path)
     digest = md5_of(path)
+    record_md5(path, digest)
+    return digest
+
+
+def record_md5(path: str | Path, digest: str) -> None:
+    """Remember ``digest`` as the md5 of ``path`` as it is now (e.g. right after a verified
+    download), so :func:`file_md5` does not hash it again."""
+    path = Path(path).resolve()
+    st = path.stat()
+    side = _md5_record_path(path)
+    stamp = {"path": str(path), "size": st.st_size, "mtime_ns": st.st_mtime_ns}
     try:
-        atomic_write(side, json.dumps({**stamp, "md5": digest}))
+        atomic_write(side, json.dumps({**stamp, "md5": digest}), fsync=False)
     except OSError:
         pass  # a cache that cannot be written only costs a re-hash next time
-    return digest
+
+
+def cache_note(entry: str | Path, reason: str, source: str | Path) -> None:
+    """One line on stderr: a cache entry could not be used and is rebuilt from its source."""
+    print(f"note: cache entry {entry} is unusable ({reason}); rebuilding it from {source}", file=sys.stderr)
+
+
+@contextmanager
+def atomic_output(path: str | Path) -> Iterator[Path]:
+    """A temp path next to ``path`` for writers that want a file name; on success it replaces
+    ``path`` atomically, on failure it is removed. The temp file is created by ``mkstemp`` (O_EXCL
+    in the target folder), so a planted symlink is never written through."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    os.close(fd)
+    tmp = Path(tmp_name)
+    try:
+        yield tmp
+        os.replace(tmp, path)
+    finally:
+        if tmp.exists():
+            tmp.unlink()
 
 
 def atomic_write(path: str | Path, data: bytes | str | Callable[[BinaryIO], Any], *, fsync: bool = True) -> Path:

@@ -11,6 +11,7 @@ cell is never read as data (reading its dimension vector would inject fake spike
 from __future__ import annotations
 
 import json
+import math
 import os
 import time
 from pathlib import Path
@@ -18,6 +19,7 @@ from pathlib import Path
 import h5py
 import numpy as np
 
+from bench.data.io import atomic_output
 from bench.data.recording import RawReachingSession
 
 HEADER_SIZE = 512
@@ -157,9 +159,7 @@ def write_reaching_mat(
     """
     path = Path(path)
     _check_session(session)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    try:
+    with atomic_output(path) as tmp:
         with h5py.File(tmp, "w", userblock_size=HEADER_SIZE) as f:
             refs = _RefWriter(f)
             n_units, n_ch = len(session.spikes), len(session.chan_names)
@@ -187,10 +187,6 @@ def write_reaching_mat(
                 f.attrs[name] = _attr_value(value)
         with open(tmp, "r+b") as fh:
             fh.write(matlab_header(platform, created=created))
-        os.replace(tmp, path)
-    finally:
-        if tmp.exists():
-            tmp.unlink()
 
 
 # ----------------------------------------------------------------------------------------------
@@ -224,6 +220,85 @@ def _where(f: h5py.File) -> str:
     return Path(f.filename).name
 
 
+# ----------------------------------------------------------------------------------------------
+# sizes declared inside a file are checked before anything is allocated
+
+MAX_EXPANSION = 1100  # deflate, HDF5's usual filter, cannot expand data more than ~1032:1
+BUDGET_FLOOR = 64 << 20  # bytes any file may make bench allocate
+BUDGET_PER_FILE_BYTE = 16  # ... plus this many per byte of the file
+
+
+class ReadBudget:
+    """What one file may make bench allocate, checked BEFORE each read.
+
+    HDF5 stores each variable's shape in the file's metadata, where it can be forged: a 1 MB file
+    can declare a (1, 10^9) double. Every dataset is checked before it is read:
+
+    * its storage (bytes it occupies in the file) cannot exceed the file's size;
+    * unfiltered data cannot be larger than its storage, compressed data not more than
+      ``MAX_EXPANSION`` times its storage;
+    * all reads together, and what the reader allocates from them (``take``), stay within
+      ``BUDGET_FLOOR + BUDGET_PER_FILE_BYTE * file size``.
+    """
+
+    def __init__(self, f: h5py.File) -> None:
+        self.where = _where(f)
+        try:
+            self.file_size = os.path.getsize(f.filename)
+        except OSError:
+            self.file_size = 0
+        self.limit = BUDGET_FLOOR + BUDGET_PER_FILE_BYTE * self.file_size
+        self.used = 0
+
+    def _mb(self, n: float) -> str:
+        return f"{n / 1e6:,.1f} MB"
+
+    def take(self, nbytes: int, what: str) -> None:
+        """Account ``nbytes`` about to be allocated for ``what`` (e.g. "variable 't'")."""
+        if self.used + nbytes > self.limit:
+            raise RecordingError(
+                f"{self.where}: {what} needs {self._mb(nbytes)}, which brings what this "
+                f"{self._mb(self.file_size)} file makes bench allocate to {self._mb(self.used + nbytes)}, "
+                f"more than its limit of {self._mb(self.limit)}: the sizes declared in the file are not plausible"
+            )
+        self.used += nbytes
+
+    def check(self, did: h5py.h5d.DatasetID, what: str, tid: h5py.h5t.TypeID | None = None) -> tuple[int, ...]:
+        """Check a dataset's declared size against the file before reading it; returns its shape."""
+        space = did.get_space()
+        dims = tuple(space.get_simple_extent_dims())
+        nbytes = math.prod(dims) * (tid or did.get_type()).get_size()
+        storage = did.get_storage_size()
+        if storage > self.file_size:
+            shape = f"shape {dims}" if dims else "a scalar"
+            raise RecordingError(
+                f"{self.where}: {what} ({shape}) claims {self._mb(storage)} of storage in a "
+                f"{self._mb(self.file_size)} file (truncated or forged file)"
+            )
+        if nbytes > storage:
+            filtered = did.get_create_plist().get_nfilters() > 0
+            if nbytes > (storage * MAX_EXPANSION if filtered else storage):
+                how = f"{MAX_EXPANSION}x its compressed storage" if filtered else "its storage"
+                shape = f"shape {dims}" if dims else "a scalar"
+                raise RecordingError(
+                    f"{self.where}: {what} declares {shape} ({self._mb(nbytes)}), more than the "
+                    f"{self._mb(storage)} the file holds for it can contain (at most {how}): the "
+                    f"declared size is impossible (forged or damaged file)"
+                )
+        self.take(nbytes, what)
+        return dims
+
+
+def _budget(f: h5py.File, budget: ReadBudget | None) -> ReadBudget:
+    return budget if budget is not None else ReadBudget(f)
+
+
+def _budget_for(did: h5py.h5d.DatasetID, budget: ReadBudget | None) -> ReadBudget:
+    if budget is not None:
+        return budget
+    return ReadBudget(h5py.File(h5py.h5i.get_file_id(did)))  # a handle on the open file
+
+
 def require(f: h5py.File, name: str) -> h5py.Dataset:
     if name not in f or not isinstance(f[name], h5py.Dataset):
         have = sorted(k for k in f.keys() if k != REFS)
@@ -231,7 +306,9 @@ def require(f: h5py.File, name: str) -> h5py.Dataset:
     return f[name]
 
 
-def read_matrix(f: h5py.File, name: str, rows: tuple[int, ...] | None = None) -> np.ndarray:
+def read_matrix(
+    f: h5py.File, name: str, rows: tuple[int, ...] | None = None, budget: ReadBudget | None = None
+) -> np.ndarray:
     """A double matrix as HDF5 holds it (MATLAB transposed): shape (rows, k), float64."""
     ds = require(f, name)
     if ds.dtype.kind not in "fiu" or ds.ndim != 2:
@@ -243,6 +320,10 @@ def read_matrix(f: h5py.File, name: str, rows: tuple[int, ...] | None = None) ->
         raise RecordingError(
             f"{_where(f)}: variable {name!r} must have shape ({want}, k), got {ds.shape}"
         )
+    b = _budget(f, budget)
+    b.check(ds.id, f"variable {name!r}")
+    if ds.dtype != np.float64:
+        b.take(ds.size * 8, f"variable {name!r} as float64")
     try:
         return np.asarray(ds[()], dtype=np.float64)
     except OSError as e:
@@ -251,14 +332,22 @@ def read_matrix(f: h5py.File, name: str, rows: tuple[int, ...] | None = None) ->
         ) from e
 
 
-def read_cell_refs(f: h5py.File, name: str) -> np.ndarray:
+def read_cell_refs(f: h5py.File, name: str, budget: ReadBudget | None = None) -> np.ndarray:
     """The object-reference array of a cell variable, shape as HDF5 holds it."""
     ds = require(f, name)
     if ds.dtype != h5py.ref_dtype or ds.ndim != 2:
         raise RecordingError(
             f"{_where(f)}: variable {name!r} must be a 2-D cell array of references, got shape {ds.shape} dtype {ds.dtype}"
         )
-    return ds[()]
+    b = _budget(f, budget)
+    b.check(ds.id, f"variable {name!r}")
+    b.take(ds.size * 64, f"the {ds.size} cell references of {name!r}")  # Python reference objects
+    try:
+        return ds[()]
+    except OSError as e:
+        raise RecordingError(
+            f"{_where(f)}: variable {name!r} {ds.shape} cannot be read (truncated file?): {e}"
+        ) from e
 
 
 def is_empty_cell(ds: h5py.Dataset) -> bool:
@@ -277,24 +366,35 @@ def deref(f: h5py.File, ref, name: str) -> h5py.Dataset:
     return obj
 
 
-def read_numeric_cell(f: h5py.File, ref, name: str) -> np.ndarray:
+def read_numeric_cell(f: h5py.File, ref, name: str, budget: ReadBudget | None = None) -> np.ndarray:
     """One cell's numbers as a flat float64 vector; a MATLAB_empty cell gives an empty vector."""
+    b = _budget(f, budget)
     try:  # low-level fast path: one cell of thousands, the high-level wrappers dominate
         did = h5py.h5r.dereference(ref, f.id)
-        if isinstance(did, h5py.h5d.DatasetID):
-            if h5py.h5a.exists(did, b"MATLAB_empty"):
-                return np.empty(0, dtype=np.float64)
-            if did.get_type().get_class() == h5py.h5t.FLOAT:
-                out = np.empty(did.get_space().get_simple_extent_dims(), dtype=np.float64)
-                did.read(h5py.h5s.ALL, h5py.h5s.ALL, out)
-                return out.reshape(-1)
+        fast = isinstance(did, h5py.h5d.DatasetID)
+        if fast and h5py.h5a.exists(did, b"MATLAB_empty"):
+            return np.empty(0, dtype=np.float64)
+        tid = did.get_type() if fast else None
+        fast = fast and tid.get_class() == h5py.h5t.FLOAT
     except (OSError, ValueError, KeyError, TypeError):
-        pass  # fall through to the checked path, which names what is wrong
+        fast = False  # fall through to the checked path, which names what is wrong
+    if fast:
+        dims = b.check(did, f"a cell of {name!r}", tid)
+        out = np.empty(dims, dtype=np.float64)
+        try:
+            did.read(h5py.h5s.ALL, h5py.h5s.ALL, out)
+        except OSError as e:
+            raise RecordingError(
+                f"{_where(f)}: a cell of {name!r} {dims} cannot be read (truncated file?): {e}"
+            ) from e
+        return out.reshape(-1)
     ds = deref(f, ref, name)
     if is_empty_cell(ds):
         return np.empty(0, dtype=np.float64)
     if ds.dtype.kind not in "fiu":
         raise RecordingError(f"{_where(f)}: a cell of {name!r} holds {ds.dtype} data, not numbers")
+    b.check(ds.id, f"a cell of {name!r}")
+    b.take(ds.size * 8, f"a cell of {name!r} as float64")
     try:
         return np.asarray(ds[()], dtype=np.float64).reshape(-1)
     except OSError as e:
@@ -305,26 +405,85 @@ def read_numeric_cell(f: h5py.File, ref, name: str) -> np.ndarray:
 
 def read_spike_cells(f: h5py.File, name: str = "spikes") -> list[list[np.ndarray]]:
     """Spike times as [unit_row][channel] -> 1-D float64 seconds (empty cells -> empty arrays)."""
-    refs = read_cell_refs(f, name)  # (units, channels)
-    return [[read_numeric_cell(f, r, name) for r in row] for row in refs]
+    budget = ReadBudget(f)
+    refs = read_cell_refs(f, name, budget)  # (units, channels)
+    return [[read_numeric_cell(f, r, name, budget) for r in row] for row in refs]
 
 
-def decode_char(ds: h5py.Dataset) -> str:
-    """A MATLAB char array (uint16 codes, stored transposed) as a Python string."""
-    if is_empty_cell(ds):
+def _text_attr(value) -> str | None:
+    if isinstance(value, bytes):
+        return value.decode("ascii", "replace")
+    if isinstance(value, np.ndarray) and value.size == 1:
+        return _text_attr(value.reshape(-1)[0])
+    return None if value is None else str(value)
+
+
+def _attr_text(did: h5py.h5d.DatasetID, name: bytes) -> str | None:
+    """A string attribute of a dataset, read through the low-level API (None if absent)."""
+    if not h5py.h5a.exists(did, name):
+        return None
+    aid = h5py.h5a.open(did, name)
+    buf = np.empty(aid.shape, dtype=aid.dtype)
+    aid.read(buf)
+    return _text_attr(buf)
+
+
+def decode_char(ds: h5py.Dataset | h5py.h5d.DatasetID, name: str = "a char cell",
+                budget: ReadBudget | None = None, where: str | None = None) -> str:
+    """A MATLAB char array (UTF-16 code units, stored transposed) as a Python string.
+
+    Refused with a RecordingError naming the file and ``name``: a cell whose MATLAB class is not
+    char, data that are not integer code units, code units outside 0..0xFFFF, unpaired surrogates
+    and characters that cannot be printed (control characters).
+    """
+    did = ds.id if isinstance(ds, h5py.Dataset) else ds
+    if where is None:
+        where = Path(os.fsdecode(h5py.h5i.get_file_id(did).name)).name
+    what = f"{where}: a cell of {name!r}"
+    if h5py.h5a.exists(did, b"MATLAB_empty"):
         return ""
-    codes = np.asarray(ds[()]).T.reshape(-1)  # MATLAB column-major order
-    return "".join(map(chr, codes.tolist()))
+    cls = _attr_text(did, b"MATLAB_class")
+    if cls is not None and cls != "char":
+        raise RecordingError(f"{what} holds MATLAB class {cls!r}, expected 'char' (text)")
+    if did.get_type().get_class() != h5py.h5t.INTEGER:
+        raise RecordingError(f"{what} holds {did.dtype} data, expected MATLAB char codes (uint16)")
+    dims = _budget_for(did, budget).check(did, f"a cell of {name!r}")
+    codes = np.empty(dims, dtype=did.dtype)
+    did.read(h5py.h5s.ALL, h5py.h5s.ALL, codes)
+    codes = codes.T.reshape(-1)  # MATLAB column-major order
+    bad = (codes < 0) | (codes > 0xFFFF) if codes.dtype.kind == "i" else codes > 0xFFFF
+    if np.any(bad):
+        raise RecordingError(
+            f"{what} holds character code {int(codes[np.argmax(bad)])}, outside MATLAB's 0..65535"
+        )
+    try:
+        text = codes.astype("<u2").tobytes().decode("utf-16-le")
+    except UnicodeDecodeError as e:
+        raise RecordingError(f"{what} holds an impossible character sequence ({e.reason})") from e
+    if not text.isprintable():
+        c = next(ch for ch in text if not ch.isprintable())
+        raise RecordingError(f"{what} holds a non-printable character (U+{ord(c):04X}) in {text!r}")
+    return text
 
 
-def read_char_cell(f: h5py.File, name: str) -> list[str]:
+def read_char_cell(f: h5py.File, name: str, budget: ReadBudget | None = None) -> list[str]:
     """A (1, n) or (n, 1) cell array of char rows as a list of n strings."""
-    refs = read_cell_refs(f, name)
+    b = _budget(f, budget)
+    refs = read_cell_refs(f, name, b)
     if 1 not in refs.shape:
         raise RecordingError(
             f"{_where(f)}: variable {name!r} must be a (1, n) cell of strings, got {refs.shape}"
         )
-    return [decode_char(deref(f, r, name)).strip() for r in refs.reshape(-1)]
+    out = []
+    for r in refs.reshape(-1):
+        try:  # low-level dereference: the high-level one costs ~1 ms per cell
+            did = h5py.h5r.dereference(r, f.id) if r else None
+        except (OSError, ValueError, KeyError, TypeError):
+            did = None
+        if not isinstance(did, h5py.h5d.DatasetID):
+            did = deref(f, r, name).id  # raises the error that names what is wrong
+        out.append(decode_char(did, name, b, where=b.where).strip())
+    return out
 
 
 def root_attrs(f: h5py.File, prefix: str = ATTR_PREFIX) -> dict:

@@ -2,69 +2,56 @@
 
 In ``binary`` mode the result is identical to ``neurobench.datasets.PrimateReaching(num_steps=1,
 bin_width=0.004, biological_delay=0, train_ratio=r)`` on the same file (proved in
-tests/test_reaching_reader.py):
-
-* grid: edges ``arange(t[0] - 0.004, t[-1], 0.004)``; sample j >= 1 holds the spikes of histogram
-  bin j - 1 (``[edge[j-1], edge[j])``, the last bin closed); sample 0 is always empty;
-* a channel's sample is 1 if any of its units fired (``counts``: the number of spikes);
-* labels: ``torch.gradient(float32 cursor_pos)``, i.e. central differences per 4 ms sample;
-* segments start where ``target_pos`` is about to change; the first floor(r * n) segments train,
-  the next floor((n - train) / 2) validate, the rest test.
+tests/test_reaching_reader.py); the conventions it reproduces live in ``reaching_grid``.
+Spikes are stored compactly (``Recording.spikes``: uint8 per 4 ms sample and channel), so a
+2,450 s, 96-channel session takes 59 MB instead of NeuroBench's 235 MB float32 array.
 
 One deliberate difference: NeuroBench reads an empty cell's MATLAB dimension vector as spike
 times (fake spikes at 0 s and/or 1 s). Those only reach its grid when ``t[0] - 0.004 <= 1`` s;
 real sessions start far later (e.g. 148.984 s), so outputs agree on them. This reader never reads
 empty cells as spikes.
+
+Every file is checked before use, each failure a ``RecordingError`` naming file and variable:
+sizes the file cannot hold (before anything is allocated, ``matfile.ReadBudget``), clock,
+positions, text, no spikes, a split left empty, a cursor that never moves (R2 undefined).
+``check_usable(recording, min_samples)`` adds the entry's window length (tasks call it).
 """
 
 from __future__ import annotations
 
-import hashlib
 import json
-import math
-import os
 import warnings
-from collections.abc import Iterable
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import h5py
 import numpy as np
 
 from bench.data import matfile
+from bench.data.io import atomic_write, cache_note, file_md5, known_md5
 from bench.data.matfile import RecordingError
-from bench.data.recording import Recording
+from bench.data.reaching_grid import (
+    BIN_WIDTH,
+    bin_spikes,
+    neurobench_edges,
+    neurobench_segments,
+    neurobench_split,
+    split_sizes,
+    velocity_labels,
+)
+from bench.data.recording import SPLITS, Recording
 from bench.data.sessions import NEUROBENCH_SESSIONS, known_session
 
-__all__ = ["RecordingError", "load_reaching", "resolve_recordings", "file_md5", "READER_VERSION"]
+__all__ = ["RecordingError", "load_reaching", "check_usable", "resolve_recordings", "READER_VERSION"]
 
-READER_VERSION = 1  # bump when the binned output of a file changes
-BIN_WIDTH = 0.004  # s; NeuroBench's SAMPLING_RATE and the published baselines' bin_width
+READER_VERSION = 2  # bump when the binned output of a file changes (2: compact uint8 spikes)
 INPUT_MODES = ("binary", "counts")
 T_TOLERANCE = 1e-6  # s; t must sit on the 4 ms grid within this
 
 
 # ----------------------------------------------------------------------------------------------
-# identity and cache
-
-
-def file_md5(path: str | Path) -> str:
-    """md5 of a file, remembered in a sidecar keyed on (path, size, mtime) so it is computed once."""
-    path = Path(path).resolve()
-    st = path.stat()
-    side_dir = _cache_root() / "md5"
-    side = side_dir / (hashlib.sha1(str(path).encode()).hexdigest()[:20] + ".json")
-    stamp = {"path": str(path), "size": st.st_size, "mtime_ns": st.st_mtime_ns}
-    try:
-        known = json.loads(side.read_text())
-        if {k: known.get(k) for k in stamp} == stamp:
-            return known["md5"]
-    except (OSError, ValueError, KeyError):
-        pass
-    with open(path, "rb") as fh:
-        digest = hashlib.file_digest(fh, "md5").hexdigest()
-    side_dir.mkdir(parents=True, exist_ok=True)
-    _atomic_write_bytes(side, json.dumps({**stamp, "md5": digest}).encode())
-    return digest
+# cache of binned recordings
 
 
 def _cache_root() -> Path:
@@ -73,13 +60,9 @@ def _cache_root() -> Path:
     return cache_dir()
 
 
-def _atomic_write_bytes(path: Path, data: bytes) -> None:
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    tmp.write_bytes(data)
-    os.replace(tmp, path)
-
-
 def _cache_path(name: str, md5: str, settings: dict) -> Path:
+    import hashlib
+
     key = json.dumps(
         {"md5": md5, "name": name, "version": READER_VERSION, **settings}, sort_keys=True
     )
@@ -87,145 +70,57 @@ def _cache_path(name: str, md5: str, settings: dict) -> Path:
 
 
 def _save_cache(path: Path, rec: Recording) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    inputs = rec.inputs
-    small = np.uint8 if inputs.max(initial=0) <= 255 else np.uint32  # exact integers either way
     meta = {
         k: getattr(rec, k)
         for k in ("name", "identity", "input_mode", "bin_width", "train_ratio", "extra")
     }
     meta["channel_names"] = list(rec.channel_names)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    arrays = {
+        "spikes": rec.spikes,
+        "labels": rec.labels,
+        "segments": rec.segments,
+        **{s: rec.split[s] for s in SPLITS},
+        "meta": np.frombuffer(json.dumps(meta).encode(), dtype=np.uint8),
+    }
     try:
-        with open(tmp, "wb") as fh:
-            np.savez(
-                fh,
-                inputs=inputs.astype(small),
-                labels=rec.labels,
-                segments=rec.segments,
-                train=rec.split["train"],
-                val=rec.split["val"],
-                test=rec.split["test"],
-                meta=np.frombuffer(json.dumps(meta).encode(), dtype=np.uint8),
-            )
-        os.replace(tmp, path)
-    finally:
-        if tmp.exists():
-            tmp.unlink()
+        atomic_write(path, lambda fh: np.savez(fh, **arrays), fsync=False)
+    except OSError as e:  # a cache that cannot be written costs a re-read next time, nothing more
+        warnings.warn(f"cannot write the binned cache {path}: {e}", stacklevel=3)
 
 
-def _load_cache(path: Path) -> Recording | None:
+def _load_cache(path: Path, source: Path) -> Recording | None:
+    """The cached recording, or None (with a note) when the entry is unreadable or inconsistent."""
     try:
         with np.load(path, allow_pickle=False) as z:
             meta = json.loads(z["meta"].tobytes().decode())
-            return Recording(
-                name=meta["name"],
-                inputs=z["inputs"].astype(np.float32),
-                labels=z["labels"],
-                segments=z["segments"],
-                split={s: z[s] for s in ("train", "val", "test")},
-                channel_names=tuple(meta["channel_names"]),
-                identity=meta["identity"],
-                input_mode=meta["input_mode"],
-                bin_width=meta["bin_width"],
-                train_ratio=meta["train_ratio"],
-                extra={**meta["extra"], "from_cache": True},
-            )
-    except (OSError, ValueError, KeyError):
-        return None  # unreadable cache entry: rebuild it
-
-
-# ----------------------------------------------------------------------------------------------
-# NeuroBench's conventions, vectorised
-
-
-def neurobench_edges(t: np.ndarray) -> np.ndarray:
-    """NeuroBench's histogram edges (same float arithmetic): arange(t0 - 0.004, t_end, 0.004)."""
-    return np.arange(t[0] - BIN_WIDTH, t[-1], BIN_WIDTH)
-
-
-def spike_sample_index(times: np.ndarray, edges: np.ndarray) -> np.ndarray:
-    """Sample index of each spike on NeuroBench's grid (np.histogram bin + 1); -1 = off the grid.
-
-    Bin b holds edges[b] <= s < edges[b+1], the last bin also s == edges[-1]. The bin is found by
-    arithmetic on the regular grid, then checked and corrected against the actual edges.
-    """
-    n = edges.size
-    out = np.full(times.shape, -1, dtype=np.int64)
-    if n < 2:
-        return out
-    on = np.flatnonzero((times >= edges[0]) & (times <= edges[-1]))  # NaN is off the grid
-    s = times[on]
-    b = np.floor((s - edges[0]) / BIN_WIDTH)
-    b = np.clip(b, 0, n - 2).astype(np.int64)
-    b -= (s < edges[b]) & (b > 0)  # float rounding can leave the guess one bin off
-    b += (s >= edges[b + 1]) & (b < n - 2)
-    bad = (s < edges[b]) | ((s >= edges[b + 1]) & (b < n - 2))
-    if bad.any():  # exact fallback for whatever is still off
-        b[bad] = np.minimum(np.searchsorted(edges, s[bad], side="right") - 1, n - 2)
-    out[on] = b + 1
-    return out
-
-
-def bin_spikes(
-    channel_times: Iterable[np.ndarray], edges: np.ndarray, k: int, n_ch: int, mode: str
-) -> np.ndarray:
-    """(k, C) float32 inputs from each channel's spike times (all units together): 1 if any spike
-    (binary) or the spike count (counts) per sample of NeuroBench's grid."""
-    out = np.zeros((k, n_ch), dtype=np.float32)
-    c = -1
-    for c, times in enumerate(channel_times):
-        idx = spike_sample_index(times, edges)
-        idx = np.sort(idx[(idx >= 0) & (idx < k)])  # NeuroBench's grid may hold one more sample
-        if mode == "binary":
-            out[idx, c] = 1.0
-        else:
-            first = np.flatnonzero(np.diff(idx, prepend=-1))  # start of each run of equal indices
-            out[idx[first], c] = np.diff(first, append=idx.size)
-    if c + 1 != n_ch:
-        raise ValueError(f"bin_spikes: got spike times of {c + 1} channels, expected {n_ch}")
-    return out
-
-
-def velocity_labels(cursor_pos: np.ndarray) -> np.ndarray:
-    """(k, 2) float32: np.gradient of float32 cursor_pos, equal to torch.gradient(..., dim=1)."""
-    return np.ascontiguousarray(np.gradient(cursor_pos.astype(np.float32), axis=1).T)
-
-
-def neurobench_segments(target_pos: np.ndarray) -> np.ndarray:
-    """(n, 2) [start, stop): boundaries at samples i where target_pos[:, i+1] != target_pos[:, i]."""
-    k = target_pos.shape[1]
-    diff = np.diff(target_pos, axis=1, append=target_pos[:, -1:])
-    flags = np.nonzero(np.sum(np.abs(diff), axis=0))[0]
-    bounds = np.concatenate([[0], flags, [k]]).astype(np.int64)
-    return np.stack([bounds[:-1], bounds[1:]], axis=1)
-
-
-def neurobench_split(
-    segments: np.ndarray,
-    train_ratio: float,
-    remove_inactive: bool = False,
-    max_segment_length: int = 2000,
-) -> dict[str, np.ndarray]:
-    """Sample indices of the train/val/test segments, NeuroBench's rule (split_num=1, stride 4 ms)."""
-    n = len(segments)
-    train_len = math.floor(train_ratio * n)
-    val_len = math.floor((n - train_len) / 2)
-    lengths = segments[:, 1] - segments[:, 0]
-    valid = (
-        lengths < max_segment_length
-        if (remove_inactive and max_segment_length > 0)
-        else np.ones(n, bool)
-    )
-    group = np.full(n, 2)
-    group[:train_len] = 0
-    group[train_len : train_len + val_len] = 1
-    group[~valid] = -1
-    sample_group = np.repeat(group, lengths)  # segments tile [0, k) in order
-    return {
-        s: np.flatnonzero(sample_group == g).astype(np.int64)
-        for g, s in enumerate(("train", "val", "test"))
-    }
+            spikes, labels = z["spikes"], z["labels"]
+            split = {s: z[s] for s in SPLITS}
+            segments = z["segments"]
+        T = spikes.shape[0] if spikes.ndim == 2 else -1
+        problems = [
+            spikes.ndim != 2 or spikes.dtype.kind != "u",
+            labels.shape != (T, 2),
+            spikes.ndim == 2 and len(meta["channel_names"]) != spikes.shape[1],
+            any(v.ndim != 1 or (v.size and (v.min() < 0 or v.max() >= T)) for v in split.values()),
+        ]
+        if any(problems):
+            raise ValueError("arrays of inconsistent shapes")
+        return Recording(
+            name=meta["name"],
+            spikes=spikes,
+            labels=labels,
+            segments=segments,
+            split=split,
+            channel_names=tuple(meta["channel_names"]),
+            identity=meta["identity"],
+            input_mode=meta["input_mode"],
+            bin_width=meta["bin_width"],
+            train_ratio=meta["train_ratio"],
+            extra={**meta["extra"], "from_cache": True},
+        )
+    except Exception as e:  # noqa: BLE001 - any unreadable entry (zip, npy, JSON, keys) is rebuilt
+        cache_note(path, f"{type(e).__name__}: {e}", source)
+        return None
 
 
 # ----------------------------------------------------------------------------------------------
@@ -255,15 +150,26 @@ def _check_t(t_raw: np.ndarray, where: str) -> np.ndarray:
     return t
 
 
-def _read_positions(f: h5py.File, where: str, k: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def _read_positions(f: h5py.File, where: str, k: int, budget: matfile.ReadBudget):
+    """cursor_pos and target_pos (2, k), finite; finger_pos is checked (shape) but never read:
+    nothing bench computes uses it."""
     out = []
     for name, rows in (("cursor_pos", (2,)), ("target_pos", (2,)), ("finger_pos", (3, 6))):
-        a = matfile.read_matrix(f, name, rows=rows)
-        if a.shape[1] != k:
+        ds = matfile.require(f, name)
+        if ds.dtype.kind not in "fiu" or ds.ndim != 2 or ds.shape[0] not in rows:
             raise RecordingError(
-                f"{where}: variable {name!r} has shape {a.shape}, expected ({'|'.join(map(str, rows))}, {k}) to match 't'"
+                f"{where}: variable {name!r} must be a numeric matrix of shape "
+                f"({'|'.join(map(str, rows))}, k), got {ds.shape} {ds.dtype}"
             )
-        if name != "finger_pos" and not np.all(np.isfinite(a)):
+        if ds.shape[1] != k:  # before reading: a wrong length costs nothing
+            raise RecordingError(
+                f"{where}: variable {name!r} has shape {ds.shape}, expected ({'|'.join(map(str, rows))}, {k}) to match 't'"
+            )
+        if name == "finger_pos":
+            out.append(int(ds.shape[0]))
+            continue
+        a = matfile.read_matrix(f, name, rows=rows, budget=budget)
+        if not np.all(np.isfinite(a)):
             n_bad = int(np.sum(~np.isfinite(a)))
             raise RecordingError(
                 f"{where}: variable {name!r} {a.shape} holds {n_bad} NaN/inf values"
@@ -278,16 +184,17 @@ def _read_file(
     train_ratio: float,
     remove_inactive: bool,
     max_segment_length: int,
-    md5: str,
+    md5_of_file: Callable[[], str],
 ) -> Recording:
     where = str(path)
     name = path.stem
     stats = {"n_spikes": 0, "n_spikes_off_t": 0, "empty_cells": 0}
 
-    def channels(f: h5py.File, refs: np.ndarray, t0: float, t1: float):
+    def channels(f: h5py.File, refs: np.ndarray, t0: float, t1: float, budget):
         for c in range(refs.shape[1]):  # one channel at a time keeps memory flat
-            cells = [matfile.read_numeric_cell(f, r, "spikes") for r in refs[:, c]]
+            cells = [matfile.read_numeric_cell(f, r, "spikes", budget) for r in refs[:, c]]
             times = np.concatenate(cells)
+            budget.used -= times.nbytes  # released once binned: the budget bounds the peak
             stats["n_spikes"] += times.size
             stats["n_spikes_off_t"] += int(np.count_nonzero((times < t0) | (times > t1)))
             stats["empty_cells"] += sum(x.size == 0 for x in cells)
@@ -295,18 +202,15 @@ def _read_file(
 
     with matfile.open_mat(path) as f:
         try:
-            t = _check_t(matfile.read_matrix(f, "t"), where)
+            budget = matfile.ReadBudget(f)
+            t = _check_t(matfile.read_matrix(f, "t", budget=budget), where)
             k = t.size
-            cursor_pos, target_pos, finger_pos = _read_positions(f, where, k)
+            cursor_pos, target_pos, finger_rows = _read_positions(f, where, k, budget)
             labels = velocity_labels(cursor_pos)  # (k, 2)
             all_segments = neurobench_segments(target_pos)
-            finger = {
-                "finger_rows": int(finger_pos.shape[0]),
-                "finger_nan": int(np.sum(~np.isfinite(finger_pos))),
-            }
-            del cursor_pos, target_pos, finger_pos
-            spike_refs = matfile.read_cell_refs(f, "spikes")  # (units, channels)
-            names = matfile.read_char_cell(f, "chan_names")
+            del cursor_pos, target_pos
+            spike_refs = matfile.read_cell_refs(f, "spikes", budget)  # (units, channels)
+            names = matfile.read_char_cell(f, "chan_names", budget)
             if min(spike_refs.shape) == 0:
                 raise RecordingError(
                     f"{where}: variable 'spikes' has shape {spike_refs.shape}; expected (units, channels), both >= 1"
@@ -322,15 +226,26 @@ def _read_file(
                 )
             attrs = matfile.root_attrs(f)
             edges = neurobench_edges(t)
-            inputs = bin_spikes(
-                channels(f, spike_refs, t[0], t[-1]), edges, k, len(names), input_mode
+            budget.take(k * len(names), f"the binned spikes ({k} samples x {len(names)} channels)")
+            spikes = bin_spikes(
+                channels(f, spike_refs, t[0], t[-1], budget), edges, k, len(names), input_mode
             )
         except OSError as e:  # HDF5 read errors past the open: a damaged file
             raise RecordingError(
                 f"{where}: cannot be read (truncated or corrupt file?): {e}"
             ) from e
+    n_cells = spike_refs.size
+    if stats["n_spikes"] == 0:
+        raise RecordingError(
+            f"{where}: variable 'spikes' holds no spike times at all (all {n_cells} cells are empty)"
+        )
+    if not spikes.any():
+        raise RecordingError(
+            f"{where}: variable 'spikes': none of its {stats['n_spikes']} spike times lies within "
+            f"variable 't' ({t[0]:.3f} .. {t[-1]:.3f} s), so every input would be zero"
+        )
     split = neurobench_split(all_segments, train_ratio, remove_inactive, max_segment_length)
-
+    md5 = md5_of_file()
     if attrs.get("synthetic"):
         identity = {
             "source": "synthetic",
@@ -345,7 +260,7 @@ def _read_file(
         "t0": float(t[0]),
         "duration_s": float(t[-1] - t[0] + BIN_WIDTH),
         "units": int(spike_refs.shape[0]),
-        **finger,
+        "finger_rows": finger_rows,
         "n_segments_neurobench": int(len(all_segments)),
         "neurobench_grid_len": int(edges.size),
         **stats,
@@ -356,7 +271,7 @@ def _read_file(
         extra["zenodo_md5_ok"] = md5 == known.md5
     return Recording(
         name=name,
-        inputs=inputs,
+        spikes=spikes,
         labels=labels,
         segments=all_segments[all_segments[:, 1] > all_segments[:, 0]],
         split=split,
@@ -367,6 +282,45 @@ def _read_file(
         train_ratio=float(train_ratio),
         extra=extra,
     )
+
+
+def check_usable(recording: Recording, min_samples: int = 1) -> None:
+    """Refuse, before any training, a recording the reaching task cannot score.
+
+    Every split (train, val, test) must hold at least ``min_samples`` samples (an entry passes
+    its input window, ``Windows.span``), and the cursor must move within each split in both
+    dimensions: a constant velocity makes R2 (1 - SS_res / SS_tot with SS_tot = 0) undefined.
+    Raises ``RecordingError`` naming the file, the variable and the split.
+    """
+    rec = recording
+    where = rec.identity.get("file") or rec.name
+    n_seg = int(rec.extra.get("n_segments_neurobench", len(rec.segments)))
+    per_split = dict(zip(SPLITS, split_sizes(n_seg, rec.train_ratio)))
+    need = max(1, int(min_samples))
+    for s in SPLITS:
+        idx = rec.split.get(s)
+        n = 0 if idx is None else len(idx)
+        if n == 0:
+            dropped = " after inactive segments were removed" if rec.extra.get("remove_inactive") else ""
+            raise RecordingError(
+                f"{where}: the {s} split is empty{dropped}: variable 'target_pos' defines {n_seg} "
+                f"reach segments (target changes), and train_ratio {rec.train_ratio:g} gives the "
+                f"{s} split {per_split[s]} of them, holding no samples; the task needs samples in "
+                f"train, val and test"
+            )
+        if n < need:
+            raise RecordingError(
+                f"{where}: the {s} split holds {n} samples ({n * rec.bin_width * 1000:.0f} ms), "
+                f"shorter than the entry's input window of {need} samples "
+                f"({need * rec.bin_width * 1000:.0f} ms)"
+            )
+        lab = rec.labels[idx]
+        still = [ax for ax, d in zip("xy", range(lab.shape[1])) if np.ptp(lab[:, d]) == 0]
+        if still:
+            raise RecordingError(
+                f"{where}: variable 'cursor_pos' does not move along {' and '.join(still)} during "
+                f"the {s} split ({n} samples): the velocity is constant, so R2 is undefined"
+            )
 
 
 def load_reaching(
@@ -381,7 +335,8 @@ def load_reaching(
     """Read, validate, bin (4 ms) and split one reaching session; cached by file md5 + settings.
 
     ``remove_inactive`` drops segments of ``max_segment_length`` samples or more from every split,
-    like NeuroBench's ``remove_segments_inactive`` (off in the published baselines).
+    like NeuroBench's ``remove_segments_inactive`` (off in the published baselines). A cache
+    entry that cannot be read is rebuilt from the file, with a note on stderr.
     """
     path = Path(path)
     if input_mode not in INPUT_MODES:
@@ -392,21 +347,29 @@ def load_reaching(
         raise RecordingError(f"{path}: a partial download (.part) is never used")
     if not path.is_file():
         raise RecordingError(f"{path}: no such file")
-    md5 = file_md5(path)
+    md5 = known_md5(path)
     settings = {
         "input_mode": input_mode,
         "train_ratio": float(train_ratio),
         "remove_inactive": bool(remove_inactive),
         "max_segment_length": int(max_segment_length),
     }
-    cpath = _cache_path(path.stem, md5, settings)
-    if cache and cpath.is_file():
-        rec = _load_cache(cpath)
+    if md5 is not None and cache:
+        cpath = _cache_path(path.stem, md5, settings)
+        rec = _load_cache(cpath, path) if cpath.is_file() else None
         if rec is not None:
+            check_usable(rec)
             return rec
-    rec = _read_file(path, input_mode, train_ratio, remove_inactive, max_segment_length, md5)
+    args = (path, input_mode, train_ratio, remove_inactive, max_segment_length)
+    if md5 is not None:
+        rec = _read_file(*args, lambda: md5)
+    else:  # a file not seen before: hash it on a second thread while it is parsed
+        with ThreadPoolExecutor(1) as pool:  # (hashlib releases the GIL)
+            digest = pool.submit(file_md5, path)
+            rec = _read_file(*args, digest.result)
+    check_usable(rec)
     if cache:
-        _save_cache(cpath, rec)
+        _save_cache(_cache_path(path.stem, rec.identity["md5"], settings), rec)
     return rec
 
 
@@ -430,7 +393,7 @@ def resolve_recordings(names: list[str] | None = None, data_dir: Path | None = N
     ``<name>.mat`` there may be named explicitly). Files that do not open as HDF5 (downloads in
     progress, damaged files) are skipped with a warning, or refused when named.
     """
-    from bench.tasks import RecordingRef
+    from bench.data.recording import RecordingRef
 
     wanted = [n[:-4] if n.endswith(".mat") else n for n in names] if names else None
     if data_dir is None:
@@ -446,6 +409,8 @@ def resolve_recordings(names: list[str] | None = None, data_dir: Path | None = N
         return [RecordingRef(n, paths[n], True) for n in order]
 
     data_dir = Path(data_dir)
+    if data_dir.exists() and not data_dir.is_dir():
+        raise RecordingError(f"data directory {data_dir} is a file, not a directory")
     if not data_dir.is_dir():
         raise RecordingError(f"data directory {data_dir} does not exist")
     present = {p.stem: p for p in sorted(data_dir.glob("*.mat")) if p.is_file()}

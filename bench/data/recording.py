@@ -19,15 +19,38 @@ class RecordingRef:
     synthetic: bool
 
 
+def compact_counts(x: np.ndarray) -> np.ndarray:
+    """(T, C) spike counts in the smallest unsigned integer type that holds them exactly.
+
+    Integer arrays and float arrays of whole numbers >= 0 are accepted; anything else (negative,
+    fractional or non-finite values) is a ValueError, since spikes are counts.
+    """
+    x = np.asarray(x)
+    if x.ndim != 2:
+        raise ValueError(f"spike counts must be a (T, C) array, got shape {x.shape}")
+    if x.dtype in (np.uint8, np.uint16, np.uint32):
+        return x
+    if x.size and (x.dtype.kind not in "fiub" or not np.all(np.isfinite(x)) or x.min() < 0
+                   or (x.dtype.kind == "f" and np.any(x != np.floor(x)))):
+        raise ValueError("spike counts must be whole numbers >= 0")
+    top = int(x.max()) if x.size else 0
+    dtype = np.uint8 if top <= 0xFF else np.uint16 if top <= 0xFFFF else np.uint32
+    return x.astype(dtype)
+
+
 @dataclass(frozen=True, eq=False)
 class Recording:
     """One primate-reaching session, binned on the 4 ms grid, ready for windowing.
 
-    ``inputs[i]`` and ``labels[i]`` belong to the same 4 ms sample i (NeuroBench's convention).
+    ``spikes[i]`` and ``labels[i]`` belong to the same 4 ms sample i (NeuroBench's convention).
+    Spikes are kept compact (uint8 for binary inputs and real counts: 1 byte per sample and
+    channel instead of 4); consumers convert the rows they use (``bench.windows`` sums them
+    exactly, ``ReachingData.stream`` converts one split). ``inputs`` is a float32 copy of the
+    whole array, made on each access, for code that wants NeuroBench's float layout.
     """
 
     name: str  # session name, e.g. "indy_20160630_01" or "sim_indy_1"
-    inputs: np.ndarray  # (T, C) float32: binary (any unit fired) or spike counts per 4 ms bin
+    spikes: np.ndarray  # (T, C) uint8 (uint16/32 if needed): binary (any unit fired) or counts
     labels: np.ndarray  # (T, 2) float32: cursor velocity x, y in mm per 4 ms sample
     segments: np.ndarray  # (S, 2) int64: [start, stop) sample indices of each reach
     split: dict[str, np.ndarray]  # "train" | "val" | "test" -> sorted int64 sample indices
@@ -38,13 +61,21 @@ class Recording:
     train_ratio: float = 0.5
     extra: dict = field(default_factory=dict)
 
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "spikes", compact_counts(self.spikes))
+
+    @property
+    def inputs(self) -> np.ndarray:
+        """(T, C) float32 copy of ``spikes`` (NeuroBench's dtype); a new array on each call."""
+        return self.spikes.astype(np.float32)
+
     @property
     def n_channels(self) -> int:
-        return int(self.inputs.shape[1])
+        return int(self.spikes.shape[1])
 
     @property
     def n_samples(self) -> int:
-        return int(self.inputs.shape[0])
+        return int(self.spikes.shape[0])
 
     @property
     def synthetic(self) -> bool:

@@ -1,6 +1,16 @@
 """The primate-reaching task: predict finger (cursor) velocity from 4 ms spike bins; metric R2.
 
-Data flow: .mat file -> Recording (bench.data.reaching) -> windows (bench.windows) -> model.
+Data flow: .mat file -> Recording (bench.data.reaching) -> windows (bench.windows) -> model ->
+evaluation (``evaluate_reaching``: NeuroBench's metrics through ``bench.evaluation``).
+
+Evaluation reports what NeuroBench's own example pipeline reports on the same test stream
+(tests/test_neurobench_side_by_side.py): windowed entries are scored in time-ordered batches of
+256 samples (the examples' DataLoader batch: ActivationSparsity is NeuroBench's batch-weighted
+mean over them); entries with ``warmup_zeros`` (ANN2D) predict zeros for the first span - 1
+samples WITHOUT running the model, as NeuroBench's example does, so those samples add no
+operations or activations; operations are counted per sample (``SampleSynapticOperations``).
+``SynapticOperations.Dense_nominal`` is the dense count per sample the model ran on (4,704 for a
+96-channel ANN2D), beside NeuroBench's stream figure ``Dense`` (total / all samples).
 """
 
 from __future__ import annotations
@@ -10,9 +20,12 @@ from pathlib import Path
 
 import numpy as np
 import torch
+from neurobench.metrics.workload import R2, ActivationSparsity, MembraneUpdates, SynapticOperations
+from neurobench.models import TorchModel
+from torch import nn
 
-from bench.data.recording import Recording
-from bench.tasks import RecordingRef
+from bench.data.recording import Recording, RecordingRef
+from bench.evaluation import Batches, EvalOutcome, EvaluationError, StreamModel, run_neurobench
 from bench.windows import Windows, window_label_series, window_sums
 
 
@@ -69,7 +82,7 @@ class ReachingData:
         idx = self.indices(split)
         lo, hi = int(idx.min()), int(idx.max()) + 1
         start = max(0, lo - self.windows.span) if self.prime else lo
-        return self.recording.inputs[start:hi], idx - start, start
+        return self.recording.spikes[start:hi], idx - start, start  # compact counts, no copy
 
     def x(self, split: str) -> torch.Tensor:
         key = ("x", split)
@@ -88,7 +101,7 @@ class ReachingData:
 
     def stream(self, split: str) -> tuple[torch.Tensor, torch.Tensor]:
         idx = self.indices(split)
-        x = torch.from_numpy(np.ascontiguousarray(self.recording.inputs[idx], dtype=np.float32))
+        x = torch.from_numpy(self.recording.spikes[idx].astype(np.float32))  # this split only
         return x, self.y(split)
 
     @torch.no_grad()
@@ -102,18 +115,24 @@ class ReachingData:
                 out = model(x.unsqueeze(0).to(self.device))
                 return last_step(out.squeeze(0) if out.dim() == 3 else out).cpu()
             xs = self.x(split)
-            post = self.warmup_postprocessor()
-            outs = [post(model(xs[i:i + batch_size].to(self.device))).cpu() for i in range(0, len(xs), batch_size)]
+            run = WarmupModel(model, self.n_warmup, self.n_outputs)
+            outs = [run(xs[i:i + batch_size].to(self.device)).cpu() for i in range(0, len(xs), batch_size)]
             return torch.cat(outs) if outs else torch.zeros(0, 2)
         finally:
             model.train(was_training)
+
+    @property
+    def n_warmup(self) -> int:
+        """Leading samples of an unprimed split predicted as zeros without running the model
+        (``warmup_zeros``: NeuroBench's ANN2D, whose buffer is not yet full); else 0."""
+        return self.windows.span - 1 if (self.warmup_zeros and not self.prime) else 0
 
     def warmup_postprocessor(self):
         """Last step of each output; with ``warmup_zeros`` on an unprimed stream, the first
         span-1 predictions are zeros, as NeuroBench's example models output before their input
         buffer is full. Batches must arrive in time order (a fresh postprocessor per pass)."""
         seen = [0]
-        n_zero = self.windows.span - 1 if (self.warmup_zeros and not self.prime) else 0
+        n_zero = self.n_warmup
 
         def post(out: torch.Tensor) -> torch.Tensor:
             out = last_step(out)
@@ -135,9 +154,124 @@ def last_step(out: torch.Tensor) -> torch.Tensor:
     return out[:, -1] if out.dim() == 3 else out
 
 
+class WarmupModel(TorchModel):
+    """A windowed net called on time-ordered batches of one stream (a fresh instance per pass).
+
+    Returns the last step of each output; the first ``n_zero`` samples of the stream get zero
+    predictions and never reach the net (NeuroBench's ANN2D runs no layer before its buffer is
+    full, so they count no operations and no activations).
+    """
+
+    def __init__(self, net: nn.Module, n_zero: int = 0, n_outputs: int = 2):
+        super().__init__(net)
+        self.n_zero, self.n_outputs, self.seen = n_zero, n_outputs, 0
+
+    def __call__(self, batch: torch.Tensor) -> torch.Tensor:
+        start = self.seen
+        self.seen += len(batch)
+        skip = min(max(self.n_zero - start, 0), len(batch))
+        if skip == 0:
+            return last_step(self.net(batch))
+        out = batch.new_zeros(len(batch), self.n_outputs)
+        if skip < len(batch):
+            out[skip:] = last_step(self.net(batch[skip:]))
+        return out
+
+
+# --- evaluation --------------------------------------------------------------------------------
+
+NEUROBENCH_BATCH = 256  # test DataLoader batch of NeuroBench's ANN examples (ActivationSparsity weights)
+
+
+def reaching_workload(spiking: bool) -> list[type]:
+    metrics = [R2, ActivationSparsity, SynapticOperations]
+    return metrics + [MembraneUpdates] if spiking else metrics
+
+
+def evaluate_reaching(model: nn.Module, data: ReachingData, entry, split: str = "test", batch_size: int = NEUROBENCH_BATCH) -> EvalOutcome:
+    """Score a trained reaching model on the test stream with NeuroBench's metrics."""
+    model = model.to(data.device).eval()
+    check_output_shape(model, data, entry)
+    n_zero = 0
+    if entry.streaming:
+        x, y = data.stream(split)
+        loader = Batches(x.unsqueeze(1), y)  # (T, 1, C): one time-ordered batch
+        wrapper = StreamModel(model)
+    else:
+        x, y = data.x(split), data.y(split)
+        loader = Batches(x, y, batch_size)
+        n_zero = min(data.n_warmup, len(y))
+        wrapper = WarmupModel(model, n_zero, data.n_outputs)
+    outcome = run_neurobench(model, loader, reaching_workload(entry.spiking), spiking=entry.spiking, model=wrapper)
+    ops = outcome.metrics.get("SynapticOperations")
+    if isinstance(ops, dict) and isinstance(ops.get("Dense"), (int, float)) and len(y) > n_zero:
+        # NeuroBench divides by every sample of the stream; the nominal figure by those run
+        ops["Dense_nominal"] = round(ops["Dense"] * len(y)) / (len(y) - n_zero)
+    outcome.extra.update({"n_test": int(len(y)), "split": split, "primed": data.prime, "n_warmup_zeros": n_zero})
+    return outcome
+
+
+def check_output_shape(model: nn.Module, data: ReachingData, entry) -> None:
+    """Fail early, naming the entry, when a model's output is not (B, 2) or (B, T, 2)."""
+    with torch.no_grad():
+        if entry.streaming:
+            x, _ = data.stream("test")
+            probe = x[:8].unsqueeze(0).to(data.device)
+        else:
+            probe = data.x("test")[:4].to(data.device)
+        out = model(probe)
+    if not isinstance(out, torch.Tensor) or out.shape[-1] != 2 or out.dim() not in (2, 3) or out.shape[0] != probe.shape[0]:
+        shape = tuple(out.shape) if isinstance(out, torch.Tensor) else type(out).__name__
+        raise EvaluationError(f"entry {entry.name!r}: model output has shape {shape} for input {tuple(probe.shape)}; expected (B, 2) or (B, T, 2)")
+
+
+@torch.no_grad()
+def stream_predictions(model: nn.Module, data: ReachingData, split: str = "test", limit: int | None = None, streaming: bool = False) -> torch.Tensor:
+    """Sample-by-sample predictions the way a device would make them (reference, slow).
+
+    Windowed entries: a buffer of raw samples (zeros before the stream) receives one 4 ms sample
+    at a time; the windows are summed from the buffer with plain loops and the model is called
+    once per sample. Streaming entries: the model is re-run on the growing prefix and its last
+    output kept (state cannot leak from the future). Used to prove the batched path exact.
+    Unprimed streams only (the split starts from an empty buffer).
+    """
+    from bench.windows import apply_transform
+
+    model.eval()
+    x, _ = data.stream(split)
+    if limit is not None:
+        x = x[:limit]
+    preds = []
+    spec = data.windows
+    if not streaming:
+        # NeuroBench's buffers: zeros (span rows) or, with buffer_start, one zero row that grows
+        buf = torch.zeros(1 if data.buffer_start else spec.span, x.shape[1])
+        for i in range(len(x)):
+            buf = torch.cat([buf, x[i:i + 1]])[-spec.span:]  # newest sample last
+            if data.warmup_zeros and i < spec.span - 1:
+                preds.append(torch.zeros(2))
+                continue
+            wins = []
+            for k in range(spec.n):
+                if len(buf) < spec.span:  # growing buffer: windows from its start
+                    rows = buf[k * spec.ws:(k + 1) * spec.ws]
+                else:
+                    end = spec.span - spec.lag - (spec.n - 1 - k) * spec.ws  # exclusive
+                    rows = buf[end - spec.ws:end]
+                wins.append(rows.sum(0))
+            w = apply_transform(torch.stack(wins).numpy(), spec.transform)
+            preds.append(last_step(model(torch.from_numpy(w).unsqueeze(0)))[0])
+    else:
+        for i in range(len(x)):
+            out = model(x[: i + 1].unsqueeze(0))
+            preds.append(out[0, -1] if out.dim() == 3 else out[0])
+    return torch.stack(preds)
+
+
 class ReachingTask:
     name = "reaching"
     primary_metric = "R2"
+    eval_version = "2"  # 2: ANN2D/ANN3D ops as NeuroBench's own pipeline counts them (issue 9)
     higher_is_better = True
 
     def recordings(self, names: list[str] | None = None, data_dir: Path | None = None) -> list[RecordingRef]:
@@ -153,9 +287,7 @@ class ReachingTask:
     def make_data(self, recording: Recording, entry, cfg, seed: int, quick: bool, device: str = "cpu", prime: bool = False) -> ReachingData:
         return ReachingData(recording, entry.windows_for(cfg), seed=seed, quick=quick, device=device, prime=prime, warmup_zeros=entry.warmup_zeros, buffer_start=entry.buffer_start)
 
-    def evaluate(self, model, data: ReachingData, entry):
-        from bench.evaluation import evaluate_reaching
-
+    def evaluate(self, model, data: ReachingData, entry) -> EvalOutcome:
         return evaluate_reaching(model, data, entry)
 
 
