@@ -24,6 +24,8 @@ examples:
   python -m bench sweep prune aegru --rates 0 0.25 0.5 0.75
   python -m bench tune bilstm-grasp --trials 20
   python -m bench gate                                  # CI R2 gate (quick config)
+  python -m bench export aegru -r sim_indy_1 --format onnx   # verified ONNX / NIR export
+  python -m bench evaluate aegru -r sim_indy_1 --from-results  # re-score stored checkpoints
 """
 
 
@@ -95,6 +97,10 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--update", action="store_true", help="rewrite the reference with the current figures")
     s.add_argument("names", nargs="*", help="only these rows")
     s.set_defaults(func=cmd_gate)
+
+    from bench.deploy.commands import add_parsers as add_deploy_parsers
+
+    add_deploy_parsers(sub)  # export, evaluate
     return p
 
 
@@ -262,7 +268,8 @@ def cmd_site(args) -> int:
 
     root = args.results or paths.results_dir()
     written = write_site(root, args.out or site_dir(root, args.tag), tag=args.tag)
-    print(f"wrote {len(written)} pages: {written[0]} ({sum(p.stat().st_size for p in written) / 1000:.0f} kB in all)")
+    index = next(p for p in written if p.name == "index.html")
+    print(f"wrote {len(written)} pages ({sum(p.stat().st_size for p in written) / 1000:.0f} kB in all); open {index}")
     return 0
 
 
