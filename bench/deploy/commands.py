@@ -130,8 +130,12 @@ def _model_for_export(entry, variant: str, args) -> tuple[Any, Any, dict]:
             raise ValueError(f"entry {entry.name!r} has no published weights (only NeuroBench's four baselines do)")
         cfg = entry.make_config()
         task, ref, data = _data(entry, cfg, args, args.seed, {})
+        if ref.synthetic:
+            raise ValueError(f"published weights exist only for the real NeuroBench sessions; {ref.name!r} is a synthetic recording")
         model = entry.build(data.n_inputs, data.n_outputs, cfg)
-        model.load_state_dict(entry.published_weights(ref.name), strict=True)
+        model.load_state_dict(entry.published_weights(ref.name, args.seed), strict=True)
+        transform = getattr(entry, "published_transform", None)
+        model = transform(model) if transform is not None else model
         return model.eval(), data, {"weights": "published", "recording": ref.name}
     if args.from_results or ckpt.is_file():
         if not ckpt.is_file():
