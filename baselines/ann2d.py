@@ -5,7 +5,9 @@ algorithms and systems", 2024/2025), examples/primate_reaching: at each 4 ms sam
 the last 50 samples (0.2 s, the current one included) are summed per channel and fed through
 fc1 (32) -> ReLU -> BatchNorm -> fc2 (48) -> dropout 0.5 -> ReLU -> BatchNorm -> fc3 (2).
 NeuroBench's example outputs zeros until its buffer holds 50 samples (the first 49 predictions
-of a stream): ``warmup_zeros=True`` makes the harness do the same.
+of a stream) without running its layers: ``warmup_zeros=True`` makes the harness do the same
+(those samples add no operations or activations; NeuroBench's Dense divides by every sample, so
+it is below the per-sample 4,704 that bench also stores as ``Dense_nominal``).
 
 Footprint, as NeuroBench counts it: parameters (fc1..fc3, BN affine) + BN running statistics and
 two int64 batch counters + the (1, C) streaming input state (see ``_common.register_input_state``).
@@ -62,7 +64,7 @@ def train(model: ANN2D, data: ReachingData, cfg: ANN2DConfig) -> dict:
     )
 
 
-def published_weights(session: str) -> dict[str, torch.Tensor]:
+def published_weights(session: str, seed: int = 0) -> dict[str, torch.Tensor]:  # one published set per session: seed unused
     return load_published("ann2d", session)
 
 

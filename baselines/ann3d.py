@@ -6,10 +6,11 @@ out: ``Windows(ws=7, n=7, lag=1)``), each summed per channel. The (7, C) sums ar
 channel-major, (C, 7), flattened to 7*C features and fed through the ANN2D head:
 fc1 (32) -> ReLU -> BatchNorm -> fc2 (48) -> dropout 0.5 -> ReLU -> BatchNorm -> fc3 (2).
 
-Start of a stream: NeuroBench's example predicts from the first sample on, cutting its windows
-from the start of its not-yet-full buffer; the harness instead treats samples before the stream
-as zeros (windows always end at i-1). The two agree from the 49th sample of a stream on
-(index 48); see tests/test_baselines.py. ``warmup_zeros`` is therefore False.
+Start of a stream: as NeuroBench's example, a prediction at every sample from sample 0 on (no
+warmup zeros); while the buffer holds fewer than 50 rows (one zero row, then the samples so
+far) the 7 windows are cut from its start (``buffer_start=True``, see bench.windows). The first
+sample's input is binary (a zero row and one binary sample), so NeuroBench counts its fc1
+operations as accumulates (ACs), and so does bench (tests/test_neurobench_side_by_side.py).
 """
 
 from __future__ import annotations
@@ -64,7 +65,7 @@ def train(model: ANN3D, data: ReachingData, cfg: ANN3DConfig) -> dict:
     )
 
 
-def published_weights(session: str) -> dict[str, torch.Tensor]:
+def published_weights(session: str, seed: int = 0) -> dict[str, torch.Tensor]:  # one published set per session: seed unused
     return load_published("ann3d", session)
 
 

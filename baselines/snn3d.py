@@ -8,7 +8,8 @@ snnTorch ``Leaky`` with beta 0.5, threshold 0.5 and an arctan surrogate (alpha 2
 membranes start from zero for every prediction. The prediction is the last membrane of the
 output neurons scaled by two learnt factors (v_x, v_y).
 
-Start of a stream: as ANN3D (no warmup zeros; equal to NeuroBench's example from index 48 on).
+Start of a stream: as ANN3D and NeuroBench's example, a prediction at every sample from sample 0
+on (no warmup zeros), windows cut from the start of the growing buffer (``buffer_start=True``).
 Footprint, as NeuroBench counts it: parameters (fc1..fc3, LayerNorm affine (7, C), v_x, v_y) +
 snnTorch's scalar neuron buffers (threshold, beta, graded_spikes_factor as float32,
 reset_mechanism_val as int64: 20 bytes per neuron layer) + the (1, C) streaming input state.
@@ -106,7 +107,7 @@ def train(model: SNN3D, data: ReachingData, cfg: SNN3DConfig) -> dict:
     )
 
 
-def published_weights(session: str) -> dict[str, torch.Tensor]:
+def published_weights(session: str, seed: int = 0) -> dict[str, torch.Tensor]:  # one published set per session: seed unused
     return load_published("snn3d", session)
 
 

@@ -1,54 +1,184 @@
-"""Evaluation through NeuroBench's Benchmark, batched, causal, and guarded.
+"""Scoring a model through NeuroBench's Benchmark: guarded metrics, per-sample operation counts.
 
-NeuroBench's metric managers print and swallow metric exceptions (static metrics vanish,
-workload metrics become 0.0). Every metric class handed to NeuroBench here is wrapped so that
-an exception is recorded with its traceback and the metric is reported as an error instead.
-Non-finite predictions stop the evaluation with an error naming the first bad sample.
+Task-agnostic: a task (``bench/tasks/...``) chooses the loader, the NeuroBench model wrapper and
+the workload metrics; ``run_neurobench`` runs NeuroBench's Benchmark and returns an EvalOutcome.
+
+- Guarded metrics. NeuroBench's metric managers print and swallow metric exceptions (static
+  metrics vanish, workload metrics become 0.0). Every metric class handed to NeuroBench here is
+  wrapped so that an exception is recorded with its traceback and the metric is reported as an
+  error, never as a number. Non-finite predictions stop the evaluation with an error.
+- Per-sample operation counts. NeuroBench's SynapticOperations decides, for each call of a hooked
+  layer, whether the call's input is spiking (every value in {-1, 0, 1}: accumulates, ACs) or not
+  (MACs). Its example models make one call per sample; bench's models make one call per batch, so
+  one non-binary sample would turn a whole batch's ACs into MACs. ``SampleSynapticOperations``
+  splits every hooked call into the calls a per-sample model makes (each vector a Linear layer
+  receives; each batch row of a convolution or recurrent cell) and applies NeuroBench's rules to
+  each, counting in integers / float64 (NeuroBench's float32 sums of a large batch can round).
 """
 
 from __future__ import annotations
 
 import contextlib
+import copy
 import io
 import math
 import traceback
 from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
 
 import numpy as np
 import snntorch as snn
 import torch
 from neurobench.benchmarks import Benchmark
 from neurobench.metrics.static import ConnectionSparsity, Footprint, ParameterCount
-from neurobench.metrics.workload import (
-    R2,
-    ActivationSparsity,
-    MembraneUpdates,
-    SynapticOperations,
-)
-from neurobench.models import TorchModel
+from neurobench.metrics.utils.layers import single_layer_MACs
+from neurobench.metrics.workload import ActivationSparsity, SynapticOperations
+from neurobench.models import NeuroBenchModel, TorchModel
 from torch import nn
 
-from bench.tasks import EvalOutcome
-from bench.tasks.reaching import ReachingData, last_step
-
 STATIC_METRICS = (Footprint, ConnectionSparsity, ParameterCount)
+GATED_CELLS = (nn.GRUCell, nn.LSTMCell)
+
+
+@dataclass
+class EvalOutcome:
+    metrics: dict  # metric name -> number or dict of numbers
+    metric_errors: dict = field(default_factory=dict)  # metric name -> traceback text
+    extra: dict = field(default_factory=dict)  # e.g. confusion matrix, n_test
 
 
 class EvaluationError(RuntimeError):
     """The model's output cannot be scored (wrong shape, NaN, ...)."""
 
 
-def _guard(metric_cls: type, errors: dict[str, str]) -> type:
-    """Subclass of a NeuroBench metric that records its exceptions before NeuroBench hides them."""
+def _guard(metric_cls: type, errors: dict[str, str], name: str | None = None) -> type:
+    """Subclass of a NeuroBench metric that records its exceptions before NeuroBench hides them.
+
+    ``name`` is the result key (NeuroBench keys results by the class name); default: the class's.
+    """
+    name = name or metric_cls.__name__
 
     def __call__(self, *args, **kwargs):
         try:
             return metric_cls.__call__(self, *args, **kwargs)
         except Exception:
-            errors.setdefault(metric_cls.__name__, traceback.format_exc())
+            errors.setdefault(name, traceback.format_exc())
             raise
 
-    return type(metric_cls.__name__, (metric_cls,), {"__call__": __call__, "__module__": __name__})
+    return type(name, (metric_cls,), {"__call__": __call__, "__module__": __name__})
+
+
+# --- operations counted as a per-sample model would be counted ---------------------------------
+
+
+def _binary_rows(rows: torch.Tensor) -> torch.Tensor:
+    """(n,) bool: rows whose every value is -1, 0 or 1 (NeuroBench's test for a spiking input)."""
+    return ((rows == 0) | (rows == 1) | (rows == -1)).all(1)
+
+
+def _take(args, mask: torch.Tensor):
+    """The rows ``mask`` of a layer call's arguments (a tensor or nested tuples of tensors)."""
+    if isinstance(args, tuple):
+        return tuple(_take(a, mask) for a in args)
+    return args[mask] if isinstance(args, torch.Tensor) else args
+
+
+def _float64(args):
+    if isinstance(args, tuple):
+        return tuple(_float64(a) for a in args)
+    return args.double() if isinstance(args, torch.Tensor) else args
+
+
+def linear_ops(layer: nn.Linear, x: torch.Tensor) -> tuple[int, int, int]:
+    """(dense, effective MACs, effective ACs) of ``layer`` on input ``x`` (..., F), each vector
+    of x counted as its own call: NeuroBench's rule (binary copy of the layer without bias on
+    the binarised input; a vector whose values are all in {-1, 0, 1} counts as ACs), in int64."""
+    rows = x.reshape(-1, x.shape[-1])
+    dense = rows.shape[0] * layer.in_features * layer.out_features
+    nnz_col = (layer.weight != 0).sum(0)  # (F,) synapses leaving each input
+
+    def effective(r: torch.Tensor) -> int:
+        return int(((r != 0).sum(0) * nnz_col).sum()) if len(r) else 0
+
+    binary = _binary_rows(rows)
+    if bool(binary.all()):
+        return dense, 0, effective(rows)
+    if not bool(binary.any()):
+        return dense, effective(rows), 0
+    return dense, effective(rows[~binary]), effective(rows[binary])
+
+
+class SampleSynapticOperations(SynapticOperations):
+    """NeuroBench's SynapticOperations with every hooked call split into per-sample calls.
+
+    Linear layers: each input vector is one call (a per-sample model's call, or one time step of
+    it). Convolutions and recurrent cells: each batch row is one call, counted by NeuroBench's own
+    ``single_layer_MACs`` on float64 copies of the layer, grouped into spiking and non-spiking
+    rows. Other layers (full nn.LSTM / nn.GRU) go to NeuroBench unchanged (it raises for them).
+    """
+
+    def __init__(self):
+        super().__init__()
+        self._copies: dict[int, nn.Module] = {}  # id(layer) -> its float64 copy, per evaluation
+
+    def reset(self):
+        super().reset()
+        self._copies = {}
+
+    def _float64_copy(self, layer: nn.Module) -> nn.Module:
+        key = id(layer)
+        if key not in self._copies:
+            clone = copy.deepcopy(layer)
+            for m in clone.modules():  # hooks travel with deepcopy: none may fire on the copy
+                m._forward_hooks.clear()
+                m._forward_pre_hooks.clear()
+            self._copies[key] = clone.double()
+        return self._copies[key]
+
+    def _neurobench_ops(self, layer: nn.Module, args) -> tuple[int, int, int]:
+        x = args[0] if isinstance(args, tuple) else args
+        if x.dim() < 2:  # an unbatched call is one sample
+            groups = [args]
+        else:
+            binary = _binary_rows(x.reshape(x.shape[0], -1))
+            groups = [_take(args, m) for m in (binary, ~binary) if bool(m.any())]
+        layer64 = self._float64_copy(layer)
+        dense = macs = acs = 0
+        for g in groups:
+            g64 = _float64(g)
+            ops, spiking = single_layer_MACs(g64, layer64)
+            total, _ = single_layer_MACs(g64, layer64, total=True)
+            dense += total
+            if spiking:
+                acs += ops
+            else:
+                macs += ops
+        return dense, macs, acs
+
+    def __call__(self, model, preds, data):
+        for hook in model.connection_hooks:
+            for call in hook.inputs:
+                args = call[0] if len(call) == 1 else call  # as NeuroBench unpacks a call
+                if isinstance(hook.layer, nn.Linear) and isinstance(args, torch.Tensor):
+                    dense, macs, acs = linear_ops(hook.layer, args)
+                elif isinstance(hook.layer, (nn.Conv1d, nn.Conv2d, nn.Conv3d, nn.RNNCellBase)):
+                    dense, macs, acs = self._neurobench_ops(hook.layer, args)
+                else:
+                    hook.hook.remove()  # NeuroBench's own path (it removes the hook, as here)
+                    try:
+                        macs, spiking = single_layer_MACs(args, hook.layer)
+                        dense, _ = single_layer_MACs(args, hook.layer, total=True)
+                    finally:
+                        hook.register_hook()
+                    macs, acs = (0, macs) if spiking else (macs, 0)
+                self.total_synops += dense
+                self.MAC += macs
+                self.AC += acs
+        self.total_samples += data[0].size(0)
+        return self.compute()
+
+
+# --- models and loaders handed to NeuroBench ---------------------------------------------------
 
 
 class StreamModel(TorchModel):
@@ -63,18 +193,26 @@ class StreamModel(TorchModel):
         return out.squeeze(0) if out.dim() == 3 else out
 
 
-class _OneBatch:
-    """A 'dataloader' holding one batch (the whole test stream, in time order)."""
+class Batches:
+    """A 'dataloader' of consecutive slices of (x, y), in order (one batch if no batch_size).
 
-    def __init__(self, x: torch.Tensor, y: torch.Tensor):
+    What NeuroBench's Benchmark reads of a DataLoader (``len(loader.dataset)``, ``len(loader)``,
+    iteration), without DataLoader's per-item indexing and collation.
+    """
+
+    def __init__(self, x: torch.Tensor, y: torch.Tensor, batch_size: int | None = None):
+        if len(x) != len(y):
+            raise ValueError(f"inputs and labels differ in length: {len(x)} != {len(y)}")
         self.dataset = x
-        self._batch = (x, y)
+        self.y = y
+        self.batch_size = max(1, batch_size or len(x))
 
     def __iter__(self):
-        yield self._batch
+        for i in range(0, len(self.dataset), self.batch_size):
+            yield self.dataset[i:i + self.batch_size], self.y[i:i + self.batch_size]
 
     def __len__(self) -> int:
-        return 1
+        return math.ceil(len(self.dataset) / self.batch_size)
 
 
 def has_activation_hooks(net: nn.Module, spiking: bool) -> bool:
@@ -89,10 +227,15 @@ def run_neurobench(
     *,
     spiking: bool = False,
     streaming: bool = False,
+    model: NeuroBenchModel | None = None,
     postprocess: Callable[[torch.Tensor], torch.Tensor] | None = None,
     static: Iterable[type] = STATIC_METRICS,
 ) -> EvalOutcome:
-    """Run NeuroBench's Benchmark with guarded metrics; returns metrics and metric errors."""
+    """Run NeuroBench's Benchmark with guarded metrics; returns metrics and metric errors.
+
+    ``model`` is the NeuroBench wrapper of ``net`` (default: TorchModel, or StreamModel with
+    ``streaming``). NeuroBench's SynapticOperations is replaced by SampleSynapticOperations.
+    """
     errors: dict[str, str] = {}
     notes: dict[str, str] = {}
     workload = list(workload)
@@ -106,8 +249,12 @@ def run_neurobench(
         else:
             notes["ActivationSparsity"] = "not measured: no nn.ReLU / nn.Sigmoid / spiking neuron to hook"
     static_g = [_guard(m, errors) for m in static]
-    workload_g = [_guard(m, errors) for m in workload]
-    model = (StreamModel if streaming else TorchModel)(net)
+    workload_g = [
+        _guard(SampleSynapticOperations, errors, "SynapticOperations") if m is SynapticOperations else _guard(m, errors)
+        for m in workload
+    ]
+    if model is None:
+        model = (StreamModel if streaming else TorchModel)(net)
     if spiking:
         model.add_activation_module(snn.SpikingNeuron)
 
@@ -146,9 +293,6 @@ def run_neurobench(
     for name in errors:
         metrics.pop(name, None)
     return EvalOutcome(metrics=metrics, metric_errors=errors, extra={"notes": notes} if notes else {})
-
-
-GATED_CELLS = (nn.GRUCell, nn.LSTMCell)
 
 
 class CellGateSparsity:
@@ -219,85 +363,3 @@ def _plain(value):
     if isinstance(value, (np.floating, np.integer)):
         return value.item()
     return value
-
-
-def reaching_workload(spiking: bool) -> list[type]:
-    metrics = [R2, ActivationSparsity, SynapticOperations]
-    return metrics + [MembraneUpdates] if spiking else metrics
-
-
-def evaluate_reaching(model: nn.Module, data: ReachingData, entry, split: str = "test", batch_size: int = 8192) -> EvalOutcome:
-    """Score a trained reaching model on the test stream with NeuroBench's metrics."""
-    model = model.to(data.device).eval()
-    check_output_shape(model, data, entry)
-    if entry.streaming:
-        x, y = data.stream(split)
-        loader = _OneBatch(x.unsqueeze(1), y)  # (T, 1, C): one time-ordered batch
-        post = None
-    else:
-        x, y = data.x(split), data.y(split)
-        loader = torch.utils.data.DataLoader(torch.utils.data.TensorDataset(x, y), batch_size=batch_size, shuffle=False)
-        post = data.warmup_postprocessor()
-    outcome = run_neurobench(model, loader, reaching_workload(entry.spiking), spiking=entry.spiking, streaming=entry.streaming, postprocess=post)
-    outcome.extra.update({"n_test": int(len(y)), "split": split, "primed": data.prime})
-    return outcome
-
-
-def check_output_shape(model: nn.Module, data: ReachingData, entry) -> None:
-    """Fail early, naming the entry, when a model's output is not (B, 2) or (B, T, 2)."""
-    with torch.no_grad():
-        if entry.streaming:
-            x, _ = data.stream("test")
-            probe = x[:8].unsqueeze(0).to(data.device)
-        else:
-            probe = data.x("test")[:4].to(data.device)
-        out = model(probe)
-    if not isinstance(out, torch.Tensor) or out.shape[-1] != 2 or out.dim() not in (2, 3) or out.shape[0] != probe.shape[0]:
-        shape = tuple(out.shape) if isinstance(out, torch.Tensor) else type(out).__name__
-        raise EvaluationError(f"entry {entry.name!r}: model output has shape {shape} for input {tuple(probe.shape)}; expected (B, 2) or (B, T, 2)")
-
-
-# --- streaming proofs -------------------------------------------------------------------------
-
-
-@torch.no_grad()
-def stream_predictions(model: nn.Module, data: ReachingData, split: str = "test", limit: int | None = None, streaming: bool = False) -> torch.Tensor:
-    """Sample-by-sample predictions the way a device would make them (reference, slow).
-
-    Windowed entries: a buffer of raw samples (zeros before the stream) receives one 4 ms sample
-    at a time; the windows are summed from the buffer with plain loops and the model is called
-    once per sample. Streaming entries: the model is re-run on the growing prefix and its last
-    output kept (state cannot leak from the future). Used to prove the batched path exact.
-    Unprimed streams only (the split starts from an empty buffer).
-    """
-    from bench.windows import apply_transform
-
-    model.eval()
-    x, _ = data.stream(split)
-    if limit is not None:
-        x = x[:limit]
-    preds = []
-    spec = data.windows
-    if not streaming:
-        # NeuroBench's buffers: zeros (span rows) or, with buffer_start, one zero row that grows
-        buf = torch.zeros(1 if data.buffer_start else spec.span, x.shape[1])
-        for i in range(len(x)):
-            buf = torch.cat([buf, x[i:i + 1]])[-spec.span:]  # newest sample last
-            if data.warmup_zeros and i < spec.span - 1:
-                preds.append(torch.zeros(2))
-                continue
-            wins = []
-            for k in range(spec.n):
-                if len(buf) < spec.span:  # growing buffer: windows from its start
-                    rows = buf[k * spec.ws:(k + 1) * spec.ws]
-                else:
-                    end = spec.span - spec.lag - (spec.n - 1 - k) * spec.ws  # exclusive
-                    rows = buf[end - spec.ws:end]
-                wins.append(rows.sum(0))
-            w = apply_transform(torch.stack(wins).numpy(), spec.transform)
-            preds.append(last_step(model(torch.from_numpy(w).unsqueeze(0)))[0])
-    else:
-        for i in range(len(x)):
-            out = model(x[: i + 1].unsqueeze(0))
-            preds.append(out[0, -1] if out.dim() == 3 else out[0])
-    return torch.stack(preds)

@@ -12,8 +12,8 @@ from neurobench.metrics.static import Footprint
 from neurobench.metrics.workload import ActivationSparsity, SynapticOperations
 from torch import nn
 
-from bench.evaluation import CellGateSparsity, evaluate_reaching, run_neurobench, stream_predictions
-from bench.tasks.reaching import TASK
+from bench.evaluation import CellGateSparsity, run_neurobench
+from bench.tasks.reaching import TASK, evaluate_reaching, stream_predictions
 from bench.training import set_seed
 from bench.windows import Windows, window_sums
 from submissions import aegru, gru

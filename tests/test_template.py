@@ -4,8 +4,7 @@ import re
 from pathlib import Path
 
 from bench import registry
-from bench.evaluation import evaluate_reaching
-from bench.tasks.reaching import ReachingData
+from bench.tasks.reaching import ReachingData, evaluate_reaching
 from bench.training import set_seed
 
 README = Path(__file__).resolve().parent.parent / "submissions" / "README.md"
