@@ -134,8 +134,10 @@ FIELD_HEADERS = ["Entry", "R2", "Footprint (B)", "Conn. sparsity", "Act. sparsit
 TBC = "TBC"
 
 
-def _field_cell(v: float | int | None, digits: int) -> str:
-    return "not in REFERENCE.md" if v is None else num(float(v), digits)
+def _field_cell(v: float | int | str | None, digits: int) -> str:
+    if isinstance(v, str):
+        return v
+    return "–" if v is None else num(float(v), digits)
 
 
 def challenge_field(results: list[dict]) -> Table:
@@ -162,6 +164,7 @@ def challenge_field(results: list[dict]) -> Table:
     else:
         notes.append("AEGRU's TBC cells stay TBC: no aegru-pruned results are stored.")
     rows.insert(2, ["AEGRU", *aegru])
+    notes.append("–: not among bench's reference facts (REFERENCE.md).")
     return Table("BioCAS 2024 Grand Challenge (primate reaching), as NeuroBench's leaderboard lists it (REFERENCE.md sections 5, 6, 8; real recordings)",
                  FIELD_HEADERS, rows, footer=" ".join(notes), command="python -m bench table --published", published=True)
 

@@ -85,7 +85,7 @@ def _md_inline(text: str) -> str:
 
 def html_table(t: Table, anchor: str = "") -> str:
     """A report table: notice, title (marked when published), table, footer, its command."""
-    notes = "".join(f'<div class="banner">{escape(n)}</div>' if n == SYNTHETIC_TEXT else f'<p class="note">{escape(n)}</p>' for n in t.notes)
+    notes = "".join(f'<p class="note{" synth" if n == SYNTHETIC_TEXT else ""}">{escape(n)}</p>' for n in t.notes)
     badge = '<span class="badge pub">published</span>' if t.published else ""
     head = "".join(f"<th>{escape(h)}</th>" for h in t.headers)
     body = "".join("<tr>" + "".join(f"<td>{_md_inline(str(c))}</td>" for c in r) + "</tr>" for r in t.rows)

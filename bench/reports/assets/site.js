@@ -254,10 +254,14 @@
       var lg = svg("g", { "font-size": 11 }, box), lx = W - M.r + 14;
       svg("circle", { cx: lx, cy: M.t + 10, r: 5, fill: PALETTE[0] }, lg);
       svg("text", { x: lx + 10, y: M.t + 14 }, lg).textContent = "measured by bench";
-      svg("path", { class: "pub-pt", d: "M" + lx + "," + (M.t + 24) + "l6,6l-6,6l-6,-6z" }, lg);
-      svg("text", { x: lx + 10, y: M.t + 34 }, lg).textContent = "published (real data)";
-      svg("line", { class: "front", x1: lx - 6, x2: lx + 6, y1: M.t + 50, y2: M.t + 50 }, lg);
-      svg("text", { x: lx + 10, y: M.t + 54 }, lg).textContent = "Pareto front";
+      var ly = M.t + 30;
+      if (spec.points.some(function (p) { return p.pub; })) {
+        svg("path", { class: "pub-pt", d: "M" + lx + "," + (ly - 6) + "l6,6l-6,6l-6,-6z" }, lg);
+        svg("text", { x: lx + 10, y: ly + 4 }, lg).textContent = "published (real data)";
+        ly += 20;
+      }
+      svg("line", { class: "front", x1: lx - 6, x2: lx + 6, y1: ly, y2: ly }, lg);
+      svg("text", { x: lx + 10, y: ly + 4 }, lg).textContent = "Pareto front";
     }
     if (section) { section.redraw = section.redraw || []; section.redraw.push(draw); }
     draw();
@@ -300,7 +304,7 @@
 
   /* ---- pruning curve ---- */
   function curve(holder, spec) {
-    var W = 620, H = 340, M = { l: 60, r: 70, t: 14, b: 46 };
+    var W = 620, H = 360, M = { l: 60, r: 70, t: 34, b: 46 };
     var box = svg("svg", { class: "curve", width: W, height: H, viewBox: "0 0 " + W + " " + H }, holder);
     var X = linear(0, 1, M.l, W - M.r);
     var r2 = spec.points.map(function (p) { return [p.r2 - p.r2_std, p.r2 + p.r2_std]; }).reduce(function (a, b) { return a.concat(b); }, []);
@@ -329,8 +333,8 @@
       hover(svg("circle", { cx: X(p.rate), cy: Y(p.r2), r: 5, fill: "#2457c5" }, box), lines);
       hover(svg("rect", { x: X(p.rate) - 4, y: Y2(p.macs) - 4, width: 8, height: 8, fill: "#d9482b" }, box), lines);
     });
-    svg("text", { x: M.l + 8, y: M.t + 14, "font-size": 12, fill: "#2457c5" }, box).textContent = "● R2 (± std over recordings)";
-    svg("text", { x: M.l + 8, y: M.t + 30, "font-size": 12, fill: "#d9482b" }, box).textContent = "■ effective MACs (right axis)";
+    svg("text", { x: M.l, y: 16, "font-size": 12, fill: "#2457c5" }, box).textContent = "● R2 (± std over recordings)";
+    svg("text", { x: W - M.r, y: 16, "font-size": 12, fill: "#d9482b", "text-anchor": "end" }, box).textContent = "■ effective MACs (right axis)";
   }
 
   /* ---- confusion matrices ---- */
