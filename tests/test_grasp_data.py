@@ -10,6 +10,7 @@ import pytest
 import quantities as pq
 
 from bench.data import grasp as g
+from bench.data import grasp_prepare as gp
 from bench.data import synth_grasp as sg
 
 TINY = sg.GraspSynthConfig("sim_tiny", n_units=6, n_trials=60, seed=3)
@@ -120,7 +121,7 @@ def _write_block(path: Path, mutate) -> Path:
     (lambda b: setattr(b.segments[1].spiketrains[2], "t_stop", 13.0 * pq.s),
      "share t_start and t_stop"),
     (lambda b: b.segments.clear(), "no segments"),
-    (lambda b: b.segments[1].annotate(obj="cube"), "must be numbers"),
+    (lambda b: b.segments[1].annotate(obj="cube"), "'obj' must be a number"),
 ])
 @pytest.mark.parametrize("engine", ["scipy", "neo"])
 def test_reader_names_file_trial_and_what_is_missing(tmp_path, mutate, message, engine):
@@ -151,20 +152,20 @@ def test_filtering_merging_and_rare_objects():
     correct = np.ones(len(obj), bool)
     correct[obj.index(23):obj.index(23) + 2] = False  # 23: only 2 correct trials left -> dropped
     rec = _hand_recording(obj, correct, 20)
-    gs = g.prepare(rec)
+    gs = gp.prepare(rec)
     assert gs.classes.tolist() == [34, 41, 53]  # 11 merged into 41; >= 85, 52 (2) and 23 gone
     kept = np.unique(gs.trial)
     assert set(rec.obj[kept]) == {41, 11, 34, 53}
     assert (gs.obj[rec.obj[gs.trial] == 11] == 41).all()
     assert rec.correct[kept].all() and (rec.obj[kept] < 85).all()
     np.testing.assert_array_equal(gs.classes[gs.label], gs.obj)
-    assert g.merged_objects(np.array([11, 12, 13, 14, 16, 15])).tolist() == [41, 54, 34, 44, 25, 15]
+    assert gp.merged_objects(np.array([11, 12, 13, 14, 16, 15])).tolist() == [41, 54, 34, 44, 25, 15]
 
 
 def test_trial_split_is_disjoint_stratified_and_windows_follow_trials():
     rng = np.random.default_rng(1)
     obj = rng.permutation(np.repeat([21, 22, 23, 31, 32], [12, 10, 15, 5, 20]))
-    gs = g.prepare(_hand_recording(obj, np.ones(len(obj), bool), 16), seed=7)
+    gs = gp.prepare(_hand_recording(obj, np.ones(len(obj), bool), 16), seed=7)
     ts = gs.trial_split
     assert sum(len(v) for v in ts.values()) == len(obj)
     assert not set(ts["train"]) & set(ts["val"]) and not set(ts["test"]) & set(ts["train"])
@@ -177,15 +178,15 @@ def test_trial_split_is_disjoint_stratified_and_windows_follow_trials():
     for name, windows in gs.split.items():  # a trial's windows all sit in its trial's split
         assert np.array_equal(np.unique(gs.trial[windows]), ts[name])
         assert np.all(np.diff(windows) > 0)
-    again = g.prepare(_hand_recording(obj, np.ones(len(obj), bool), 16), seed=7)
+    again = gp.prepare(_hand_recording(obj, np.ones(len(obj), bool), 16), seed=7)
     assert all(np.array_equal(again.split[k], gs.split[k]) for k in gs.split)
 
 
 def test_trainval_share_keeps_test_fixed_and_nests():
     obj = np.repeat(np.arange(21, 31), 12)
     rec = _hand_recording(obj, np.ones(len(obj), bool), 14)
-    sets = {s: g.prepare(rec, trainval_share=s).trial_split for s in (0.8, 0.5, 0.2)}
-    full = g.prepare(rec).trial_split
+    sets = {s: gp.prepare(rec, trainval_share=s).trial_split for s in (0.8, 0.5, 0.2)}
+    full = gp.prepare(rec).trial_split
     for s, ts in sets.items():
         assert np.array_equal(ts["test"], full["test"])
         share = (len(ts["train"]) + len(ts["val"])) / len(obj)
@@ -193,13 +194,13 @@ def test_trainval_share_keeps_test_fixed_and_nests():
     small = set(sets[0.2]["train"]) | set(sets[0.2]["val"])
     assert small <= set(sets[0.5]["train"]) | set(sets[0.5]["val"])
     with pytest.raises(ValueError, match="trainval_share"):
-        g.prepare(rec, trainval_share=0.9)
+        gp.prepare(rec, trainval_share=0.9)
 
 
 def test_window_labels_and_contents_match_a_hand_computation():
     # 30 bins; Hold at 0.50 s -> bin 12, Rew at 0.70 s -> bin 17: grasp iff 12 <= last bin < 17
     rec = _hand_recording([41] * 3, [True] * 3, 30, hold_s=0.50, rew_s=0.70)
-    gs = g.prepare(rec, window=12)
+    gs = gp.prepare(rec, window=12)
     first = gs.trial == gs.trial[0]
     assert first.sum() == 30 - 12 + 1
     last = np.arange(19) + 11
@@ -214,7 +215,7 @@ def test_window_labels_and_contents_match_a_hand_computation():
 
 def test_relaxed_neighbours():
     c = np.array([0, 1, 21, 22, 23, 25, 41])
-    r = g.relaxed_neighbours(c)
+    r = gp.relaxed_neighbours(c)
     pairs = {(a, b) for i, a in enumerate(c) for j, b in enumerate(c) if r[i, j] and a != b}
     assert pairs == {(0, 1), (1, 0), (21, 22), (22, 21), (22, 23), (23, 22)}
     assert r.diagonal().all() and (r == r.T).all()
@@ -245,7 +246,7 @@ def test_generator_content(tiny_sim):
 
 def test_rest_to_grasp_ratio_near_ten(tmp_path):
     cfg = replace(TINY, n_units=20, n_trials=120, seed=11)
-    gs = g.prepare(g.load_grasp(sg.write_session(tmp_path / "r.neo.mat", cfg, engine="fast")))
+    gs = gp.prepare(g.load_grasp(sg.write_session(tmp_path / "r.neo.mat", cfg, engine="fast")))
     ratio = (~gs.is_grasp).sum() / gs.is_grasp.sum()
     assert 7.0 < ratio < 14.0
 
@@ -259,20 +260,32 @@ def test_default_sessions_are_shaped_like_the_real_ones():
     assert not any("Rec" in c.name for c in cfgs)
 
 
-def test_ensure_defaults_writes_once_and_resolve(tmp_path, monkeypatch):
+def test_ensure_defaults_writes_once_and_resolve(tmp_path, monkeypatch, capsys):
     tiny = (replace(TINY, name="sim_a", seed=1, n_trials=30), replace(TINY, name="sim_b", seed=2,
                                                                       n_trials=30))
     monkeypatch.setattr(sg, "DEFAULT_GRASP_SESSIONS", tiny)
     paths = sg.ensure_default_grasp_sessions()
-    assert [p.name for p in paths] == ["sim_a.neo.mat", "sim_b.neo.mat"]
+    assert [p.name for p in paths] == ["sim_a.grasp.npz", "sim_b.grasp.npz"]
     assert all(sg.GENERATOR_VERSION == p.parent.name for p in paths)
     stamp = [p.stat().st_mtime_ns for p in paths]
     assert [p.stat().st_mtime_ns for p in sg.ensure_default_grasp_sessions()] == stamp
     refs = g.resolve_grasp_recordings(["sim_b"], None)
-    assert [(r.name, r.synthetic) for r in refs] == [("sim_b", True)]
-    refs = g.resolve_grasp_recordings(None, paths[0].parent)
+    assert [(r.name, r.synthetic, r.path) for r in refs] == [("sim_b", True, paths[1])]
+    rec = g.load_grasp(refs[0].path)
+    assert rec.name == "sim_b" and rec.n_trials == 30 and rec.identity["seed"] == 2
+    # `data synth --task grasp` writes the real format; a data dir of those resolves and reads alike
+    neo_dir = tmp_path / "neo"
+    written = sg.synth_grasp_command(neo_dir)
+    assert [p.name for p in written] == ["sim_a.neo.mat", "sim_b.neo.mat"] and "wrote" in capsys.readouterr().out
+    sg.synth_grasp_command(neo_dir)
+    assert "kept" in capsys.readouterr().out
+    refs = g.resolve_grasp_recordings(None, neo_dir)
     assert [r.name for r in refs] == ["sim_a", "sim_b"] and not refs[0].synthetic
-    with pytest.raises(KeyError, match="sim_a"):
-        g.resolve_grasp_recordings(["MRec40"], paths[0].parent)
-    with pytest.raises(FileNotFoundError):
+    from_file = g.load_grasp(refs[1].path)
+    np.testing.assert_array_equal(from_file.counts, rec.counts)
+    with pytest.raises(g.GraspDataError, match="sim_a"):
+        g.resolve_grasp_recordings(["MRec40"], neo_dir)
+    with pytest.raises(g.GraspDataError, match="does not exist"):
         g.resolve_grasp_recordings(None, tmp_path / "nothing")
+    with pytest.raises(g.GraspDataError, match="is a file, not a directory"):
+        g.resolve_grasp_recordings(None, paths[0])

@@ -8,7 +8,8 @@ import numpy as np
 import pytest
 import torch
 
-from bench.data.grasp import GraspRecording, prepare
+from bench.data.grasp import GraspRecording
+from bench.data.grasp_prepare import prepare
 from bench.tasks import get_task
 from bench.tasks.grasp import (
     GraspData,
@@ -189,7 +190,7 @@ def test_evaluation_rejects_wrong_output(gset, entries):
 def test_runner_end_to_end_quick(tmp_path, entries, monkeypatch):
     """The runner stores a complete grasp result (quick config) from a .neo.mat-free recording."""
     from bench import results as store
-    from bench import runner
+    from bench.execution import runner
     from bench.tasks import RecordingRef
 
     rec = make_grasp_recording(n_trials=30, seed=3, name="sim_z_mem")

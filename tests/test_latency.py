@@ -121,7 +121,7 @@ def test_check_equal_reports_and_raises():
 
 
 def test_grasp_latency_proves_itself():
-    from bench.data.grasp import prepare
+    from bench.data.grasp_prepare import prepare
     from tests.test_grasp_task import make_grasp_recording
 
     entry = registry.get("bilstm-grasp-phase")

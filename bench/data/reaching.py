@@ -45,7 +45,8 @@ from bench.data.sessions import NEUROBENCH_SESSIONS, known_session
 
 __all__ = ["RecordingError", "load_reaching", "check_usable", "resolve_recordings", "READER_VERSION"]
 
-READER_VERSION = 2  # bump when the binned output of a file changes (2: compact uint8 spikes)
+READER_VERSION = 1  # bump when the binned output of a file changes (its numbers, not its dtype)
+CACHE_VERSION = 2  # bump when the cache's layout changes (2: compact "spikes" instead of "inputs")
 INPUT_MODES = ("binary", "counts")
 T_TOLERANCE = 1e-6  # s; t must sit on the 4 ms grid within this
 
@@ -64,7 +65,8 @@ def _cache_path(name: str, md5: str, settings: dict) -> Path:
     import hashlib
 
     key = json.dumps(
-        {"md5": md5, "name": name, "version": READER_VERSION, **settings}, sort_keys=True
+        {"md5": md5, "name": name, "version": READER_VERSION, "cache": CACHE_VERSION, **settings},
+        sort_keys=True,
     )
     return _cache_root() / "binned" / f"{name}-{hashlib.sha1(key.encode()).hexdigest()[:16]}.npz"
 

@@ -12,14 +12,14 @@ Identical objects (11 = 41, ...) share an embedding. Files are written as ``.neo
 
 from __future__ import annotations
 
-import os
-import struct
-import tempfile
-import zlib
+import json
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
+
+from bench.data.io import atomic_output, atomic_write
+from bench.data.neo_matfile import padded_labels, write_neo_mat
 
 GENERATOR_VERSION = "3"
 DT = 0.01  # s: rate grid (spike times themselves are continuous)
@@ -233,12 +233,6 @@ def simulate(cfg: GraspSynthConfig) -> GraspSim:
 # neo objects and .neo.mat files
 
 
-def _padded(labels: list[str]) -> np.ndarray:
-    """Labels as the real files hold them: one char matrix, shorter labels padded with spaces."""
-    w = max(len(s) for s in labels)
-    return np.array([s.ljust(w) for s in labels])
-
-
 def to_block(sim: GraspSim):
     """The session as a neo Block: one Segment per trial (obj / correct annotations, phase
     Event, one SpikeTrain per unit sharing the trial's t_start / t_stop)."""
@@ -253,7 +247,7 @@ def to_block(sim: GraspSim):
         t0, t1 = sim.t_start[i] * pq.s, sim.t_stop[i] * pq.s
         for name, times in zip(sim.unit_names, np.split(sim.spikes[i], np.cumsum(sim.counts[i])[:-1])):
             seg.spiketrains.append(neo.SpikeTrain(times * pq.s, t_start=t0, t_stop=t1, name=name))
-        seg.events.append(neo.Event(sim.event_times[i] * pq.s, labels=_padded(sim.event_labels[i]),
+        seg.events.append(neo.Event(sim.event_times[i] * pq.s, labels=padded_labels(sim.event_labels[i]),
                                     name="phases"))
         block.segments.append(seg)
     return block
@@ -270,7 +264,7 @@ NEO_WRITER_MAX_TRAINS = 20_000  # above this, the byte-compatible writer (neo ta
 def write_session(path: Path, cfg: GraspSynthConfig, engine: str = "auto") -> Path:
     """Simulate and write ``cfg`` as a ``.neo.mat`` (MAT v5, variable ``block``), atomically.
 
-    engine "neo": ``neo.io.NeoMatlabIO.write_block``; "fast": ``_write_mat_fast``, a direct
+    engine "neo": ``neo.io.NeoMatlabIO.write_block``; "fast": ``neo_matfile.write_neo_mat``, a direct
     writer of the structs NeoMatlabIO reads (tests check neo reads both alike); "auto": neo up to
     ``NEO_WRITER_MAX_TRAINS`` spiketrains, else fast (neo needs ~1 ms per spiketrain).
     """
@@ -280,111 +274,37 @@ def write_session(path: Path, cfg: GraspSynthConfig, engine: str = "auto") -> Pa
     if engine not in ("neo", "fast"):
         raise ValueError(f"engine must be 'auto', 'neo' or 'fast', not {engine!r}")
     sim = simulate(cfg)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    os.close(fd)
-    try:
+    with atomic_output(path) as tmp:
         if engine == "neo":
             import neo
 
-            neo.io.NeoMatlabIO(tmp).write_block(to_block(sim))
+            neo.io.NeoMatlabIO(str(tmp)).write_block(to_block(sim))
         else:
-            _write_mat_fast(tmp, sim)
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
+            write_neo_mat(str(tmp), sim)
     return path
 
 
-# MAT v5 (Level 5) elements: NeoMatlabIO's struct layout written directly, compressed (MAT v7)
-_MI_INT8, _MI_INT32, _MI_UINT32, _MI_DOUBLE, _MI_INT64 = 1, 5, 6, 9, 12
-_MI_MATRIX, _MI_COMPRESSED, _MI_UTF8 = 14, 15, 16
-_MX_CELL, _MX_STRUCT, _MX_CHAR, _MX_DOUBLE, _MX_INT64 = 1, 2, 4, 6, 14
+def binned(sim: GraspSim):
+    """The simulated session binned at 40 ms, exactly as ``load_grasp`` bins its ``.neo.mat``
+    (same function, same float64 times: tests/test_synth_grasp.py proves the arrays equal)."""
+    from bench.data.grasp import bin_trials
+
+    cfg = sim.cfg
+    identity = {"source": "synthetic", "generator": "bench.data.synth_grasp",
+                "generator_version": GENERATOR_VERSION, "seed": int(cfg.seed), "name": cfg.name}
+    return bin_trials(
+        cfg.name, t_start=sim.t_start, t_stop=sim.t_stop,
+        spikes=list(zip(sim.spikes, sim.counts)), obj=sim.obj, correct=sim.correct,
+        events=[dict(zip(lab, t.tolist())) for lab, t in zip(sim.event_labels, sim.event_times)],
+        unit_names=sim.unit_names, identity=identity,
+    )
 
 
-def _el(mi: int, data: bytes) -> bytes:
-    return struct.pack("<II", mi, len(data)) + data + b"\0" * (-len(data) % 8)
+def write_binned_session(path: Path, cfg: GraspSynthConfig) -> Path:
+    """Simulate ``cfg`` and write it straight into bench's binned form (``<name>.grasp.npz``)."""
+    from bench.data.grasp import write_binned
 
-
-def _matrix(mx: int, dims: tuple[int, ...], body: bytes, name: str = "") -> bytes:
-    payload = (_el(_MI_UINT32, struct.pack("<II", mx, 0))
-               + _el(_MI_INT32, struct.pack(f"<{len(dims)}i", *dims))
-               + _el(_MI_INT8, name.encode("ascii")) + body)
-    return struct.pack("<II", _MI_MATRIX, len(payload)) + payload
-
-
-def _enc(v) -> bytes:
-    """One value as a MAT v5 array, the way scipy.io.savemat stores neo's structs."""
-    if isinstance(v, bytes):  # already encoded
-        return v
-    if isinstance(v, dict):
-        names = list(v)
-        width = max([len(k) for k in names] + [0]) + 1
-        body = _el(_MI_INT32, struct.pack("<i", width))
-        body += _el(_MI_INT8, b"".join(k.encode("ascii").ljust(width, b"\0") for k in names))
-        return _matrix(_MX_STRUCT, (1, 1), body + b"".join(_enc(v[k]) for k in names))
-    if isinstance(v, list):
-        return _matrix(_MX_CELL, (1, len(v)), b"".join(_enc(x) for x in v))
-    if isinstance(v, str):
-        if not v:
-            return _matrix(_MX_CHAR, (0, 0), _el(_MI_UTF8, b""))
-        return _matrix(_MX_CHAR, (1, len(v)), _el(_MI_UTF8, v.encode("ascii")))
-    a = np.asarray(v)
-    if a.dtype.kind == "U":  # char matrix, one row per label, stored column-major
-        rows = a.reshape(-1)
-        chars = rows.view("<U1").reshape(len(rows), -1)  # (n, width), '' past shorter labels
-        chars = np.where(chars == "", " ", chars).T.ravel()  # column-major, padded with spaces
-        return _matrix(_MX_CHAR, chars.reshape(-1, len(rows)).shape[::-1],
-                       _el(_MI_UTF8, "".join(chars).encode("ascii")))
-    if a.dtype.kind in "iub":
-        return _matrix(_MX_INT64, (1, a.size), _el(_MI_INT64, a.astype("<i8").tobytes()))
-    return _matrix(_MX_DOUBLE, (1, a.size), _el(_MI_DOUBLE, a.astype("<f8").tobytes()))
-
-
-def _write_mat_fast(path: str, sim: GraspSim) -> None:
-    """Write ``sim`` as NeoMatlabIO would (Block > Segments > SpikeTrains + Event), compressed."""
-    fields = ("times", "times_units", "t_start", "t_start_units", "t_stop", "t_stop_units", "name")
-    width = max(len(f) for f in fields) + 1
-    st_head = (_el(_MI_INT32, struct.pack("<i", width))
-               + _el(_MI_INT8, b"".join(f.encode().ljust(width, b"\0") for f in fields)))
-    flags = _el(_MI_UINT32, struct.pack("<II", _MX_STRUCT, 0)) + _el(_MI_INT32, struct.pack("<2i", 1, 1))
-    flags += _el(_MI_INT8, b"")
-    unit_s = _enc("s")
-    names = [_enc(n) for n in sim.unit_names]
-    dbl_flags = _el(_MI_UINT32, struct.pack("<II", _MX_DOUBLE, 0))
-    segments = []
-    for i in range(len(sim.obj)):
-        span = _enc(float(sim.t_start[i])) + unit_s + _enc(float(sim.t_stop[i])) + unit_s
-        trains = []
-        bounds = np.concatenate([[0], np.cumsum(sim.counts[i])])
-        raw = sim.spikes[i].astype("<f8").tobytes()
-        for j, name in enumerate(names):
-            a, b = int(bounds[j]) * 8, int(bounds[j + 1]) * 8
-            times = (dbl_flags + _el(_MI_INT32, struct.pack("<2i", 1, (b - a) // 8)) + _el(_MI_INT8, b"")
-                     + _el(_MI_DOUBLE, raw[a:b]))
-            payload = (flags + st_head + struct.pack("<II", _MI_MATRIX, len(times)) + times + unit_s
-                       + span + name)
-            trains.append(struct.pack("<II", _MI_MATRIX, len(payload)) + payload)
-        event = {"times": np.asarray(sim.event_times[i], dtype=np.float64), "times_units": "s",
-                 "labels": _padded(sim.event_labels[i]), "name": "phases"}
-        segments.append(_enc({"spiketrains": _matrix(_MX_CELL, (1, len(trains)), b"".join(trains)),
-                              "events": [event], "name": f"trial {i}",
-                              "annotations": {"obj": int(sim.obj[i]),
-                                              "correct": int(sim.correct[i])}}))
-    ann = {k: (v if isinstance(v, str) else int(v)) for k, v in sim.annotations.items()}
-    body_fields = {"segments": _matrix(_MX_CELL, (1, len(segments)), b"".join(segments)),
-                   "name": sim.cfg.name, "annotations": ann}
-    block = _enc(body_fields)
-    # rename the top-level array: the variable name sits in the third sub-element
-    block = _matrix(_MX_STRUCT, (1, 1), block[8 + 16 + 16 + 8:], name="block")
-    comp = zlib.compressobj(1)
-    with open(path, "wb") as f:
-        header = b"MATLAB 5.0 MAT-file, written by bench.data.synth_grasp".ljust(116, b" ")
-        f.write(header + b"\0" * 8 + struct.pack("<H", 0x0100) + b"IM")
-        data = comp.compress(block) + comp.flush()
-        f.write(struct.pack("<II", _MI_COMPRESSED, len(data)))
-        f.write(data)
+    return write_binned(binned(simulate(cfg)), Path(path))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -397,48 +317,106 @@ def default_dir() -> Path:
     return cache_dir() / "synthetic-grasp" / GENERATOR_VERSION
 
 
-def _valid(path: Path, cfg: GraspSynthConfig) -> bool:
-    """A complete file of this generator version and seed (the block annotations say so)."""
+def _cost_s(cfg: GraspSynthConfig) -> float:
+    return cfg.n_units * cfg.n_trials / 70_000  # ~6 s for a 552-unit, 745-trial session
+
+
+def _binned_is_current(path: Path, cfg: GraspSynthConfig) -> bool:
+    """A complete binned file of this generator version, session and seed (its meta says so)."""
+    from bench.data.grasp import CACHE_VERSION
+
+    if not path.is_file():
+        return False
+    try:
+        with np.load(path, allow_pickle=False) as z:
+            meta = json.loads(str(z["meta"]))
+        ident = meta["identity"]
+        return (meta.get("cache_version") == CACHE_VERSION and ident.get("seed") == cfg.seed
+                and ident.get("generator_version") == GENERATOR_VERSION and meta["name"] == cfg.name)
+    except Exception as e:  # noqa: BLE001 - a damaged file of ours is made again
+        from bench.data.io import cache_note
+
+        cache_note(path, f"{type(e).__name__}: {e}", f"the generator (session {cfg.name}, seed {cfg.seed})")
+        return False
+
+
+def _write_binned_job(job: tuple[str, GraspSynthConfig]) -> str:
+    path, cfg = job
+    return str(write_binned_session(Path(path), cfg))
+
+
+def ensure_default_grasp_sessions(out_dir: Path | None = None,
+                                  names: list[str] | None = None) -> list[Path]:
+    """The default sessions as ``<name>.grasp.npz`` (binned at 40 ms), generated once per
+    generator version (in parallel, with a progress bar) and kept in the cache."""
+    from bench.data.generation import generate_all
+    from bench.data.grasp import BINNED_SUFFIX
+
+    out = Path(out_dir) if out_dir is not None else default_dir()
+    cfgs = _select(names)
+    paths = [out / f"{cfg.name}{BINNED_SUFFIX}" for cfg in cfgs]
+    todo = [(str(p), c) for p, c in zip(paths, cfgs) if not _binned_is_current(p, c)]
+    generate_all(_write_binned_job, todo, what="synthetic grasp sessions",
+                 label=lambda j: f"{j[1].name} ({j[1].n_units} units x {j[1].n_trials} trials)",
+                 cost_s=lambda j: _cost_s(j[1]))
+    return paths
+
+
+def default_config_for(path: Path) -> GraspSynthConfig | None:
+    """The default session a binned file in the default folder was made from (None otherwise)."""
+    from bench.data.grasp import recording_name
+
+    path = Path(path)
+    if path.parent.resolve() != default_dir().resolve():
+        return None
+    return {c.name: c for c in DEFAULT_GRASP_SESSIONS}.get(recording_name(path))
+
+
+def _select(names: list[str] | None) -> list[GraspSynthConfig]:
+    from bench.data.grasp_neo import GraspDataError
+
+    known = {c.name: c for c in DEFAULT_GRASP_SESSIONS}
+    if not names:
+        return list(DEFAULT_GRASP_SESSIONS)
+    missing = [n for n in names if n not in known]
+    if missing:
+        raise GraspDataError(f"unknown synthetic grasp session(s) {missing}; known: {sorted(known)}")
+    return [known[n] for n in names]
+
+
+def _neo_is_current(path: Path, cfg: GraspSynthConfig) -> bool:
+    """A complete ``.neo.mat`` of this generator version and seed (its ``.ok`` stamp says so)."""
     if not path.is_file() or path.stat().st_size < 1024:
         return False
     stamp = path.with_name(path.name + ".ok")
     return stamp.is_file() and stamp.read_text().strip() == f"{GENERATOR_VERSION} {cfg.seed}"
 
 
-def ensure_default_grasp_sessions(out_dir: Path | None = None,
-                                  names: list[str] | None = None) -> list[Path]:
-    """The six default sessions as ``<name>.neo.mat``, written once (deterministic by seed)."""
-    out = Path(out_dir) if out_dir is not None else default_dir()
-    cfgs = _select(names)
-    paths = []
-    for cfg in cfgs:
-        path = out / f"{cfg.name}.neo.mat"
-        if not _valid(path, cfg):
-            write_session(path, cfg)
-            path.with_name(path.name + ".ok").write_text(f"{GENERATOR_VERSION} {cfg.seed}\n")
-        paths.append(path)
-    return paths
-
-
-def _select(names: list[str] | None) -> list[GraspSynthConfig]:
-    known = {c.name: c for c in DEFAULT_GRASP_SESSIONS}
-    if not names:
-        return list(DEFAULT_GRASP_SESSIONS)
-    missing = [n for n in names if n not in known]
-    if missing:
-        raise KeyError(f"unknown synthetic grasp session(s) {missing}; known: {sorted(known)}")
-    return [known[n] for n in names]
+def _write_neo_job(job: tuple[str, GraspSynthConfig]) -> str:
+    path, cfg = job
+    write_session(Path(path), cfg)
+    atomic_write(Path(path + ".ok"), f"{GENERATOR_VERSION} {cfg.seed}\n", fsync=False)
+    return path
 
 
 def synth_grasp_command(out: Path | None = None, seed: int | None = None,
                         names: list[str] | None = None) -> list[Path]:
-    """``python -m bench data synth --task grasp``: write the default sessions (a seed other than
-    the defaults' shifts every session's seed by it) to ``out`` or the cache."""
+    """``python -m bench data synth --task grasp``: write the sessions in the real file format
+    (``<name>.neo.mat``, NeoMatlabIO's layout) to ``out`` or the cache; a seed shifts every
+    session's seed by it. Files already written for the same generator version and seed stay."""
+    from bench.data.generation import generate_all
+
     cfgs = _select(names)
-    if seed is None:
-        return ensure_default_grasp_sessions(out, [c.name for c in cfgs])
-    out = Path(out) if out is not None else default_dir() / f"seed-{seed}"
-    paths = []
-    for cfg in cfgs:
-        paths.append(write_session(out / f"{cfg.name}.neo.mat", replace(cfg, seed=cfg.seed + seed)))
+    if seed is not None:
+        cfgs = [replace(c, seed=c.seed + seed) for c in cfgs]
+    base = Path(out) if out is not None else default_dir() / (f"seed-{seed}" if seed is not None else "")
+    paths = [base / f"{c.name}.neo.mat" for c in cfgs]
+    todo = [(str(p), c) for p, c in zip(paths, cfgs) if not _neo_is_current(p, c)]
+    generate_all(_write_neo_job, todo, what="grasp .neo.mat files",
+                 label=lambda j: f"{j[1].name} ({j[1].n_units} units x {j[1].n_trials} trials)",
+                 cost_s=lambda j: 3 * _cost_s(j[1]))
+    for p, c in zip(paths, cfgs):
+        kept = "kept " if str(p) not in {j[0] for j in todo} else "wrote"
+        print(f"{kept} {p} ({c.n_units} units, {c.n_trials} trials, seed {c.seed}, "
+              f"{p.stat().st_size / 1e6:.1f} MB)")
     return paths
