@@ -18,7 +18,8 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from bench.tasks import EvalOutcome, RecordingRef
+from bench.data.recording import RecordingRef
+from bench.evaluation import EvalOutcome
 
 PHASE_CLASSES = ("rest", "grasp")
 
@@ -31,7 +32,7 @@ class GraspData:
     gathers a batch without materialising the split (the detector's training split is large).
     """
 
-    gset: object  # bench.data.grasp.GraspSet
+    gset: object  # bench.data.grasp_prepare.GraspSet
     task_kind: str  # "object" or "phase"
     seed: int = 0
     quick: bool = False
@@ -165,6 +166,7 @@ def relaxed_accuracy(y_true: np.ndarray, y_pred: np.ndarray, neighbours: np.ndar
 
 class GraspTask:
     primary_metric = "Accuracy"
+    eval_version = "1"  # bump when a metric's definition changes (stored results are then re-run)
     higher_is_better = True
 
     def __init__(self, name: str, kind: str):
@@ -176,9 +178,10 @@ class GraspTask:
         return resolve_grasp_recordings(names, data_dir)
 
     def load(self, ref: RecordingRef, **options):
-        """Read (cached) and prepare a session; options go to ``bench.data.grasp.prepare``
+        """Read (cached) and prepare a session; options go to ``bench.data.grasp_prepare.prepare``
         (window, test_share, val_share, trainval_share, seed)."""
-        from bench.data.grasp import load_grasp, prepare
+        from bench.data.grasp import load_grasp
+        from bench.data.grasp_prepare import prepare
 
         return prepare(load_grasp(ref.path), **options)
 
@@ -227,7 +230,7 @@ def evaluate_grasp(model: torch.nn.Module, data: GraspData, entry, split: str = 
     if data.task_kind == "phase":
         outcome.metrics["F1"] = f1_positive(conf, 1)
     else:
-        from bench.data.grasp import relaxed_neighbours
+        from bench.data.grasp_prepare import relaxed_neighbours
 
         outcome.metrics["RelaxedAccuracy"] = relaxed_accuracy(y_true, y_pred, relaxed_neighbours(data.gset.classes))
     outcome.extra.update({
