@@ -114,20 +114,21 @@ def task_page(task: str, results: list[dict], registered: dict, root: Path) -> t
     parts, data = [], {"scatter": []}
     measured_entries = {r.entry for r in collect.group_rows(results, task=task)}
     missing = [e for e in registered.get(task, []) if e[0] not in measured_entries]
-    kinds = [s for s in (True, False) if collect.group_rows(results, task=task, synthetic=s)] or [True]
+    kinds = [s for s in (True, False) if collect.group_rows(results, task=task, synthetic=s)] or [None]
     metric = collect.MAIN_METRIC.get(task, "R2")
     for i, synthetic in enumerate(kinds):
-        rows = collect.group_rows(results, task=task, synthetic=synthetic)
-        sid = f"{task}-{'synthetic' if synthetic else 'real'}"
+        rows = collect.group_rows(results, task=task, synthetic=synthetic) if synthetic is not None else []
+        sid = f"{task}-{'real' if synthetic is False else 'synthetic'}"
         with_pub = task == "reaching"
         toolbar = ('<div class="toolbar"><input type="search" class="filter" placeholder="filter rows: entry, variant, kind" aria-label="filter rows">'
                    '<label><input type="checkbox" class="group" checked> group variants under their entry</label>'
                    + ('<label><input type="checkbox" class="show-pub" checked> published rows (real data)</label>' if with_pub else "") + "</div>")
-        heading = "Synthetic sessions" if synthetic else "Real recordings"
+        heading = {True: "Synthetic sessions", False: "Real recordings", None: "No stored results yet"}[synthetic]
         recs = sorted({rec for r in rows for rec in r.cells})
         intro = (f'<p class="note">{len(rows)} measured row(s) on {len(recs)} {"synthetic session" if synthetic else "real recording"}(s): '
-                 f"{escape(', '.join(recs)) or 'none'}. Mean ± std across recordings (seeds averaged first, std ddof 0). "
-                 "Click a column header to sort, ▸ for the per-recording detail.</p>")
+                 f"{escape(', '.join(recs))}. Mean ± std across recordings (seeds averaged first, std ddof 0). "
+                 "Click a column header to sort, ▸ for the per-recording detail.</p>") if rows else (
+                 '<p class="note">Nothing of this task is stored under this tag: <code class="cmd">python -m bench run --all</code> trains and scores every entry.</p>')
         table = board.board_table(task, rows, root, with_pub, missing if i == 0 else [])
         spec = board.plot_spec(task, rows, f"plot-{sid}", with_pub)
         plot = ""
