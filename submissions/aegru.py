@@ -13,6 +13,10 @@ exp(Linear(32 -> C)(z)); they live in ``AEHeads``, which the evaluated module do
 (no parameters, buffers, footprint or operations of theirs reach NeuroBench). The model keeps an
 unregistered reference to them so that variants can fine-tune with the same loss.
 
+Training speed (issue 12): batches are raw integer window counts, jittered and transformed by
+table lookup (``submissions/_count_windows.py``); the recurrence runs as ``recur_train``, the
+same GRU equations on the cell's own weights with the input gates of all steps in one matmul.
+
 Footprint: NeuroBench counts parameters and buffers. Like the NeuroBench examples (and our
 baselines), the module registers a (1, C) float32 ``input_state``: the streaming input register a
 device keeps, counted the way NeuroBench's examples count theirs. The published 39,184 / 51,856
@@ -32,8 +36,8 @@ from bench.pruning import Masks, pruned_variant
 from bench.quantization import quantized_variant
 from bench.registry import Entry, register
 from bench.tasks.reaching import ReachingData
-from bench.training import fit_regressor
 from bench.windows import Windows
+from submissions._count_windows import CountAugment, fit_count_windows, poisson_nll_full
 
 
 @dataclass(frozen=True)
@@ -70,35 +74,22 @@ def log_softplus(counts: torch.Tensor) -> torch.Tensor:
     return torch.log(F.softplus(counts))
 
 
-def counts_from_log_softplus(x: torch.Tensor) -> torch.Tensor:
-    """Exact inverse of the transform for integer window sums: x = log(expm1(exp(x'))), rounded.
-    float32 is exact for sums below ~80 (rounding error << 0.5); larger sums go through float64."""
-    top = float(x.max()) if x.numel() else 0.0
-    work = x.double() if top > 4.3 else x.float()
-    return torch.round(torch.log(torch.expm1(torch.exp(work)))).clamp_min(0).to(x.dtype)
-
-
 def jitter_counts(counts: torch.Tensor, p: float, gen: torch.Generator | None = None) -> torch.Tensor:
-    """Each count replaced, with probability p, by a Poisson draw with itself as the mean.
-
-    Draws come from a numpy generator seeded from ``gen`` (torch.poisson is ~10x slower on CPU);
-    zero counts stay zero (Poisson(0) = 0), so only picked non-zero counts are drawn."""
-    pick = (torch.rand(counts.shape, generator=gen) < p).to(counts.device) & (counts > 0)
+    """Each count replaced, with probability p, by a Poisson draw with itself as the mean (zeros
+    stay zero); float counts in, float counts out (training uses CountAugment directly)."""
+    k = counts.round().to(torch.int32).numpy()
     rng = np.random.default_rng(int(torch.randint(0, 2**62, (1,), generator=gen)))
-    out = counts.clone()
-    lam = counts[pick].detach().cpu().double().numpy()
-    out[pick] = torch.from_numpy(rng.poisson(lam)).to(counts.device, counts.dtype)
-    return out
+    return torch.from_numpy(CountAugment(p, int(k.max()) if k.size else 1, None).jitter(k, rng)).to(counts.dtype)
 
 
-def jitter_transformed(p: float):
-    """Augmentation for windows that arrive transformed: the jitter acts on the counts (the
-    window sums BEFORE log-softplus), so invert, jitter, transform again."""
-
-    def augment(xb: torch.Tensor, gen: torch.Generator) -> torch.Tensor:
-        return log_softplus(jitter_counts(counts_from_log_softplus(xb), p, gen))
-
-    return augment
+def fast_dropout(x: torch.Tensor, p: float, training: bool) -> torch.Tensor:
+    """Dropout with its mask drawn by torch.rand (about half the cost of F.dropout's Bernoulli
+    sampler on CPU); used by the training paths only."""
+    if not training or p == 0.0:
+        return x
+    if p >= 1.0:
+        return x * 0.0
+    return x * ((torch.rand_like(x) >= p).to(x.dtype) * (1.0 / (1.0 - p)))
 
 
 # --- the evaluated model ---------------------------------------------------------------------
@@ -137,6 +128,23 @@ class AEGRU(nn.Module):
             return self.readout(self.dropout(torch.stack(hs, 1)))
         return self.readout(self.dropout(h))
 
+    def recur_train(self, z: torch.Tensor) -> torch.Tensor:
+        """``recur(z, all_steps=True)`` for training: the same GRU equations on the cell's own
+        weights, with the input gates of all N steps in one matmul and h_0 = 0 skipping W_hh h
+        (float rounding may differ from the cell's kernel; the evaluated path is ``recur``)."""
+        H, cell = self.hidden, self.cell
+        gi = F.linear(z, cell.weight_ih, cell.bias_ih)  # (B, N, 3H): r, z, n gates
+        h, hs = None, []
+        for t in range(z.shape[1]):
+            g = gi[:, t]
+            gh = cell.bias_hh.expand_as(g) if h is None else F.linear(h, cell.weight_hh, cell.bias_hh)
+            r, u = torch.sigmoid(g[:, :2 * H] + gh[:, :2 * H]).chunk(2, 1)
+            n = torch.tanh(g[:, 2 * H:] + r * gh[:, 2 * H:])
+            h = n - u * n if h is None else n + u * (h - n)  # (1 - u) n + u h
+            h = F.layer_norm(h, (H,), self.norm.weight, self.norm.bias, self.norm.eps)
+            hs.append(h)
+        return self.readout(fast_dropout(torch.stack(hs, 1), self.dropout.p, self.training))
+
     def forward(self, x: torch.Tensor, all_steps: bool | None = None) -> torch.Tensor:
         """(B, N, C) -> (B, N, 2) in training, (B, 2) in eval (override with ``all_steps``)."""
         return self.recur(self.encode(x), self.training if all_steps is None else all_steps)
@@ -162,20 +170,18 @@ class AEGRUTrainer(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.model(x)
 
-    def loss(self, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
-        """x (B, N, C) transformed windows, y (B, N, 2) velocity at the end of each window."""
+    def loss(self, x: torch.Tensor, counts: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+        """x (B, N, C) transformed windows, counts (B, N, C) their integer window sums (the
+        Poisson targets), y (B, N, 2) velocity at the end of each window."""
         cfg = self.cfg
-        counts = counts_from_log_softplus(x)  # Poisson targets: the window sums
         mu = self.model.encode(x)  # (B, N, H)
         logvar = self.heads.logvar(x)  # (B, N, H)
         z = mu + torch.randn_like(mu) * torch.exp(0.5 * logvar)
-        log_rates = self.heads.decoder(z)  # (B, N, C); rates = exp(log_rates)
-        pred = self.model.recur(z, all_steps=True)  # (B, N, 2)
+        pred = self.model.recur_train(z)  # (B, N, 2)
         loss = cfg.w_mse * F.mse_loss(pred, y)
         if cfg.w_poisson:
-            # = PoissonNLL(exp(log_rates), counts; log_input=False, full=True), computed from the
-            # log-rates directly (same value up to its 1e-8 guard, without exp then log)
-            loss = loss + cfg.w_poisson * F.poisson_nll_loss(log_rates, counts, log_input=True, full=True)
+            # PoissonNLL(exp(log_rates), counts; full=True) from the log-rates directly
+            loss = loss + cfg.w_poisson * poisson_nll_full(self.heads.decoder(z), counts)
         if cfg.w_kl:
             loss = loss + cfg.w_kl * (-0.5 * (1 + logvar - mu**2 - logvar.exp()).sum(-1).mean())
         return loss
@@ -195,13 +201,10 @@ def _heads_of(model: AEGRU, cfg: AEGRUConfig) -> AEHeads:
 
 def _fit(model: AEGRU, data: ReachingData, cfg: AEGRUConfig, *, epochs: int, lr: float, split: str, val: str | None, masks: Masks | None = None, desc: str = "aegru") -> dict:
     trainer = AEGRUTrainer(model, _heads_of(model, cfg), cfg)
-    opt = torch.optim.Adam(trainer.parameters(), lr=lr, weight_decay=cfg.weight_decay)
-    if masks is not None:
-        masks.hold(opt)
-    return fit_regressor(
-        trainer, data, epochs=epochs, batch_size=cfg.batch_size, patience=cfg.patience, cosine=True,
-        optimizer=opt, loss_fn=lambda m, xb, yb: m.loss(xb, yb), augment=jitter_transformed(cfg.jitter_p) if cfg.jitter_p else None,
-        series=True, train_split=split, val_split=val, desc=desc,
+    return fit_count_windows(
+        model, data, trainer.parameters(), trainer.loss, epochs=epochs, lr=lr, weight_decay=cfg.weight_decay,
+        batch_size=cfg.batch_size, patience=cfg.patience, jitter_p=cfg.jitter_p, split=split, val=val,
+        hold=masks.hold if masks is not None else None, keep=trainer, desc=desc,
     )
 
 

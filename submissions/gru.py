@@ -18,9 +18,9 @@ from torch.nn import functional as F
 
 from bench.registry import Entry, register
 from bench.tasks.reaching import ReachingData
-from bench.training import fit_regressor
 from bench.windows import Windows
-from submissions.aegru import jitter_transformed
+from submissions._count_windows import fit_count_windows
+from submissions.aegru import fast_dropout
 
 
 @dataclass(frozen=True)
@@ -54,8 +54,7 @@ class VanillaGRU(nn.Module):
 
     def forward(self, x: torch.Tensor, all_steps: bool | None = None) -> torch.Tensor:
         """(B, N, C) -> (B, N, 2) in training, (B, 2) in eval."""
-        if x.dim() != 3 or x.shape[-1] != self.n_inputs:
-            raise ValueError(f"VanillaGRU: input x must be (B, N, {self.n_inputs}), got {tuple(x.shape)}")
+        self._check(x)
         h = x.new_zeros(x.shape[0], self.hidden)
         hs = []
         for t in range(x.shape[1]):
@@ -65,17 +64,31 @@ class VanillaGRU(nn.Module):
             return self.readout(self.dropout(torch.stack(hs, 1)))
         return self.readout(self.dropout(h))
 
+    def forward_train(self, x: torch.Tensor) -> torch.Tensor:
+        """``forward(x, all_steps=True)`` for training: the whole sequence through the fused
+        GRU kernel on the cell's own weights (shared, not copied)."""
+        self._check(x)
+        c = self.cell
+        h0 = x.new_zeros(1, x.shape[0], self.hidden)
+        hs, _ = torch._VF.gru(x, h0, [c.weight_ih, c.weight_hh, c.bias_ih, c.bias_hh], True, 1, 0.0, self.training, False, True)
+        return self.readout(fast_dropout(hs, self.dropout.p, self.training))
+
+    def _check(self, x: torch.Tensor) -> None:
+        if x.dim() != 3 or x.shape[-1] != self.n_inputs:
+            raise ValueError(f"VanillaGRU: input x must be (B, N, {self.n_inputs}), got {tuple(x.shape)}")
+
 
 def build(n_inputs: int, n_outputs: int, cfg: GRUConfig) -> VanillaGRU:
     return VanillaGRU(n_inputs, n_outputs, cfg.hidden, cfg.dropout)
 
 
 def train(model: VanillaGRU, data: ReachingData, cfg: GRUConfig) -> dict:
-    return fit_regressor(
-        model, data, epochs=cfg.epochs, lr=cfg.lr, weight_decay=cfg.weight_decay, batch_size=cfg.batch_size,
-        patience=cfg.patience, cosine=True, series=True, desc="gru",
-        loss_fn=lambda m, xb, yb: cfg.w_mse * F.mse_loss(m(xb, all_steps=True), yb),
-        augment=jitter_transformed(cfg.jitter_p) if cfg.jitter_p else None,
+    """AEGRU's recipe without the autoencoder: Adam, cosine annealing, count jitter, velocity
+    loss on every step, best validation R2."""
+    return fit_count_windows(
+        model, data, model.parameters(), lambda x, counts, y: cfg.w_mse * F.mse_loss(model.forward_train(x), y),
+        epochs=cfg.epochs, lr=cfg.lr, weight_decay=cfg.weight_decay, batch_size=cfg.batch_size,
+        patience=cfg.patience, jitter_p=cfg.jitter_p, desc="gru",
     )
 
 

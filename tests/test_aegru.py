@@ -1,5 +1,6 @@
 """AEGRU and vanilla GRU: inference-only footprint, NeuroBench op counts checked by hand,
-exact count jitter, gate activation sparsity, streaming exactness and a quick training run."""
+count windows (transform table, jitter distribution, Poisson loss), training path = evaluated
+path, gate activation sparsity, streaming exactness and a quick training run."""
 
 from __future__ import annotations
 
@@ -11,12 +12,14 @@ import torch
 from neurobench.metrics.static import Footprint
 from neurobench.metrics.workload import ActivationSparsity, SynapticOperations
 from torch import nn
+from torch.nn import functional as F
 
 from bench.evaluation import CellGateSparsity, run_neurobench
 from bench.tasks.reaching import TASK, evaluate_reaching, stream_predictions
 from bench.training import set_seed
 from bench.windows import Windows, window_sums
 from submissions import aegru, gru
+from submissions._count_windows import CountAugment, poisson_nll_full, raw_counts
 from tests.conftest import make_recording
 
 
@@ -89,24 +92,54 @@ def test_training_heads_are_not_part_of_the_evaluated_module(tiny_recording):
     assert isinstance(model.__dict__["_train_heads"], aegru.AEHeads)  # kept for fine-tuning
 
 
-def test_count_inverse_is_exact_and_jitter_acts_on_counts():
-    k = torch.arange(0, 400, dtype=torch.float32)
-    assert torch.equal(aegru.counts_from_log_softplus(aegru.log_softplus(k)), k)
-    assert torch.equal(aegru.counts_from_log_softplus(torch.from_numpy(window_sums(np.eye(3, dtype=np.float32), Windows(2, 2, transform="log_softplus")))),
-                       torch.from_numpy(window_sums(np.eye(3, dtype=np.float32), Windows(2, 2))))
-    counts = torch.poisson(torch.full((200, 5, 50), 3.0))
-    g = torch.Generator().manual_seed(1)
-    j = aegru.jitter_counts(counts, 0.5, g)
-    assert torch.equal(j, aegru.jitter_counts(counts, 0.5, torch.Generator().manual_seed(1)))
-    assert torch.all(j[counts == 0] == 0) and torch.all(j == j.round()) and torch.all(j >= 0)
-    changed = (j != counts).float().mean()
-    assert 0.2 < changed < 0.5  # half drawn, most draws differ from their mean
-    assert abs(float(j.mean() - counts.mean())) < 0.05
-    assert torch.equal(aegru.jitter_counts(counts, 0.0, g), counts)
-    # the augmentation of transformed windows jitters the counts, then transforms again
-    x = aegru.log_softplus(counts)
-    xa = aegru.jitter_transformed(0.5)(x, torch.Generator().manual_seed(1))
-    assert torch.allclose(xa, aegru.log_softplus(j))
+def test_count_windows_transform_table_and_jitter():
+    rec = make_recording(96, 1500, seed=2)
+    cfg = aegru.AEGRUConfig()
+    data = TASK.make_data(rec, aegru.ENTRY, cfg, seed=0, quick=True)
+    counts = raw_counts(data, "train")
+    assert counts.dtype == torch.uint8
+    plain = window_sums(rec.spikes if hasattr(rec, "spikes") else rec.inputs, Windows(cfg.ws, cfg.n), data.indices("train"))
+    assert torch.equal(counts.float(), torch.from_numpy(plain))
+    aug = CountAugment(0.5, int(counts.max()), "log_softplus")
+    # the transform by table lookup is bit-identical to the windows the evaluation sees
+    assert torch.equal(torch.from_numpy(aug.inputs(counts.numpy())), data.x("train"))
+    # jitter: zeros stay zero, integers, reproducible for a seed, identity at p = 0
+    c = np.random.default_rng(0).poisson(3.0, size=(200, 5, 50)).astype(np.uint8)
+    big = CountAugment(0.5, int(c.max()), None)
+    j = big.jitter(c, np.random.default_rng(1))
+    assert np.array_equal(j, big.jitter(c, np.random.default_rng(1)))
+    assert np.all(j[c == 0] == 0) and np.all(j >= 0)
+    assert 0.2 < (j != c).mean() < 0.5  # half drawn, most draws differ from their mean
+    assert np.array_equal(CountAugment(0.0, int(c.max()), None).jitter(c, np.random.default_rng(1)), c)
+    # the draws follow (1 - p) delta(k) + p Poisson(k): mean k, variance p k
+    k = np.full(400_000, 4, dtype=np.uint8)
+    d = CountAugment(0.5, 4, None).jitter(k, np.random.default_rng(2)).astype(np.float64)
+    assert abs(d.mean() - 4.0) < 0.02 and abs(d.var() - 2.0) < 0.03
+    assert abs((d == 4).mean() - (0.5 + 0.5 * np.exp(-4) * 4**4 / 24)) < 0.005
+    # the float-tensor helper keeps working on counts
+    t = torch.from_numpy(c.astype(np.float32))
+    jt = aegru.jitter_counts(t, 0.5, torch.Generator().manual_seed(1))
+    assert torch.all(jt[t == 0] == 0) and torch.all(jt == jt.round())
+
+
+def test_poisson_loss_equals_torch_full_loss():
+    g = torch.Generator().manual_seed(0)
+    log_rates = torch.randn(64, 5, 30, generator=g)
+    counts = torch.poisson(torch.full((64, 5, 30), 2.5), generator=g).to(torch.int16)
+    ref = F.poisson_nll_loss(log_rates, counts.float(), log_input=True, full=True)
+    assert torch.allclose(poisson_nll_full(log_rates, counts), ref, atol=1e-6)
+
+
+@pytest.mark.parametrize("module", [aegru, gru])
+def test_training_path_equals_evaluated_path(module):
+    set_seed(0)
+    cfg = module.ENTRY.make_config()
+    model = module.build(40, 2, cfg).eval()  # eval: dropout off in both paths
+    x = torch.log(F.softplus(torch.poisson(torch.full((16, cfg.n, 40), 1.5))))
+    with torch.no_grad():
+        fast = model.recur_train(model.encode(x)) if module is aegru else model.forward_train(x)
+        ref = model(x, all_steps=True)
+    torch.testing.assert_close(fast, ref, atol=1e-5, rtol=1e-5)
 
 
 def test_gate_sparsity_recomputes_the_cells_gates():
