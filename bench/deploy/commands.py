@@ -34,8 +34,9 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
     from bench.cli_common import data_dir_type, seed_type
 
     s = sub.add_parser("export", help="export a trained entry to NIR or ONNX, proved by a round trip on the test stream")
-    s.add_argument("name", help="entry or row (snn-streaming, aegru, aegru-pruned-q8)")
-    s.add_argument("--recording", "-r", required=True, metavar="NAME", help="recording whose run (and test stream) to use")
+    s.add_argument("name", nargs="?", help="entry or row (snn-streaming, aegru, aegru-pruned-q8)")
+    s.add_argument("--recording", "-r", metavar="NAME", help="recording whose run (and test stream) to use")
+    s.add_argument("--support", action="store_true", help="print which registered entry exports to which format (untrained models, short synthetic stream)")
     s.add_argument("--format", choices=["nir", "onnx"], help="default: nir for spiking entries, onnx otherwise")
     src = s.add_mutually_exclusive_group()
     src.add_argument("--from-results", action="store_true", help="use the checkpoint stored beside the run's result (error if none)")
@@ -158,6 +159,16 @@ def _model_for_export(entry, variant: str, args) -> tuple[Any, Any, dict]:
 def cmd_export(args) -> int:
     from bench.deploy import export as ex
 
+    if args.support:
+        from bench import registry
+        from bench.deploy.support import markdown, support_table
+
+        registry.discover()
+        print(markdown(support_table(registry.entries())))
+        return 0
+    if not args.name or not args.recording:
+        print("error: export needs NAME and --recording (or --support)", file=sys.stderr)
+        return 2
     entry, variants = _rows(args.name)
     variant = variants[0] if len(variants) == 1 or args.name != entry.name else "base"
     fmt = args.format or ex.default_format(entry)
