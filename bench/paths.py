@@ -15,6 +15,8 @@ def cache_dir() -> Path:
     """Root of bench's caches (synthetic sessions, binned recordings). ``BENCH_CACHE`` moves it."""
     env = os.environ.get("BENCH_CACHE")
     root = Path(env) if env else Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "bench"
+    if root.exists() and not root.is_dir():
+        raise NotADirectoryError(f"bench's cache {root} is a file, not a folder (move it, or set BENCH_CACHE)")
     root.mkdir(parents=True, exist_ok=True)
     return root
 

@@ -125,7 +125,8 @@ def add_trainsize_parser(subparsers) -> argparse.ArgumentParser:
         epilog="example:\n  python -m bench sweep trainsize bilstm-grasp --shares 0.8 0.7 0.6 0.5 0.4 0.3 0.2",
         formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("names", nargs="+", help="grasp entries (e.g. bilstm-grasp)")
-    p.add_argument("--shares", nargs="+", type=float, default=list(SHARES), metavar="S", help="train + validation shares of the trials (default: %(default)s)")
+    p.add_argument("--shares", nargs="+", type=float_range(0.0, 1.0, lo_open=True, hi_open=True, what="train + validation share"),
+                   default=list(SHARES), metavar="S", help="train + validation shares of the trials, in (0, 1) (default: %(default)s)")
     add_run_options(p)
     p.set_defaults(func=cmd_trainsize)
     return p
@@ -134,6 +135,7 @@ def add_trainsize_parser(subparsers) -> argparse.ArgumentParser:
 def cmd_trainsize(args: argparse.Namespace) -> int:
     from bench import registry
     from bench.execution import RunSpec, run_all
+    from bench.results import check_name
 
     registry.discover()
     selected = registry.resolve(args.names)
@@ -144,6 +146,8 @@ def cmd_trainsize(args: argparse.Namespace) -> int:
     if wrong:
         raise ValueError(f"--shares must lie strictly between 0 and 1; got {wrong}")
     refs = {task: recordings_for(task, args) for task in {e.task for e, _ in selected}}
+    for ref in (r for rs in refs.values() for r in rs):
+        check_name("recording name", ref.name)
     tag = tag_for(args, TRAINSIZE_TAG)
     specs = [RunSpec(entry, list(variants), ref, seed, quick=args.quick, device=args.device, tag=tag, load_options={"trainval_share": float(share)})
              for entry, variants in selected for share in args.shares for ref in refs[entry.task] for seed in args.seeds]

@@ -17,9 +17,9 @@ import numpy as np
 import pytest
 import scipy.io
 
-from bench import parallel, registry
+from bench import registry
 from bench import results as store
-from bench.runner import run_specs
+from bench.execution import run_all
 from tests.fault_entries import _support as sup
 
 TALLY: Counter = Counter()
@@ -60,7 +60,7 @@ def populated(tiny, tmp_path_factory):
     """A store holding completed results (fault_tiny seed 0, both rows) that nothing may change."""
     root = tmp_path_factory.mktemp("populated")
     with sup.hermetic(tmp_path_factory.getbasetemp()):
-        outs = run_specs([sup.spec("fault_tiny", tiny, seed=0)], root, progress=False)
+        outs = run_all([sup.spec("fault_tiny", tiny, seed=0)], root, progress=False)
     assert outs[0].status == "ok", outs[0].message
     return root
 
@@ -94,10 +94,7 @@ def _sweep(bad_spec, tiny: Path, root: Path, seed: int, *, jobs: int = 1, force:
     good = [sup.spec("fault_tiny", tiny, seed=seed, variants=["base"])]
     specs = [bad_spec] + good
     try:
-        if jobs > 1:
-            outs = parallel.run_parallel(specs, root, jobs=jobs, force=force, progress=False)
-        else:
-            outs = run_specs(specs, root, force=force, progress=False)
+        outs = run_all(specs, root, jobs=jobs, force=force, progress=False)
     except Exception as exc:  # an escape is a crash of the whole sweep
         return None, f"{type(exc).__name__}: {exc}"
     if outs[1].status != "ok":
@@ -245,7 +242,7 @@ def test_submission_that_fails_to_import(tiny, store_copy):
     bad = sup.BROKEN_DIR / "broken_import.py"
     problems = []
     for load in (lambda: registry.discover(packages=(), extra_dirs=[sup.BROKEN_DIR]),
-                 lambda: parallel.load_entry("broken", bad)):
+                 lambda: registry.load_entry("broken", bad)):
         try:
             load()
             problems.append("no error raised")

@@ -7,7 +7,8 @@ import argparse
 import pytest
 
 from bench import results as store
-from bench import runner, sweeps
+from bench import sweeps
+from bench.execution import runner
 from bench.reports.format import SYNTHETIC_NOTE
 from bench.tasks import RecordingRef
 from tests.conftest import make_recording

@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from bench import results as store
-from bench.data.io import json_default
+from bench.data.io import file_md5, json_default
 from bench.data.recording import RecordingRef
 from bench.execution import identity as ids
 from bench.execution import isolation
@@ -297,8 +297,13 @@ _SHARED: dict[tuple, tuple] = {}
 
 
 def load_recording(task, ref: RecordingRef, spec: RunSpec):
-    """The task's recording for ``spec`` (one kept in memory: runs go recording-major)."""
-    key = (spec.entry.task, str(ref.path), spec.input_mode, json.dumps(spec.load_options, sort_keys=True, default=str))
+    """The task's recording for ``spec`` (one kept in memory, keyed by the file's md5 too: runs
+    go recording-major, and a file replaced under the same name is read again)."""
+    try:
+        stamp = file_md5(ref.path)
+    except OSError:
+        stamp = None
+    key = (spec.entry.task, str(ref.path), stamp, spec.input_mode, json.dumps(spec.load_options, sort_keys=True, default=str))
     if key not in _RECORDINGS:
         opts = dict(spec.load_options)
         if spec.entry.task == "reaching":

@@ -17,6 +17,7 @@ SOURCES = {
     "fault_shape": "bad_outputs.py",
     "fault_nan": "bad_outputs.py",
     "fault_gated": "gated.py",
+    **{name: "hostile.py" for name in ("fault_leaky", "fault_exits", "fault_writes", "fault_aliases", "fault_report", "fault_interrupt")},
 }
 TINY_NAME = "tiny_reach"
 
