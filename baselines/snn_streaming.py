@@ -104,7 +104,7 @@ def train(model: SNNStreaming, data: ReachingData, cfg: SNNStreamingConfig) -> d
     )
 
 
-def published_weights(session: str) -> dict[str, torch.Tensor]:
+def published_weights(session: str, seed: int = 0) -> dict[str, torch.Tensor]:  # one published set per session: seed unused
     return load_published("snn-streaming", session)
 
 
