@@ -333,3 +333,108 @@ def test_secondary_metric_raises(tiny, store_copy, monkeypatch):
     clear = (out is not None and "SynapticOperations" not in record.get("metrics", {})
              and "deliberate metric failure" in record.get("metric_errors", {}).get("SynapticOperations", ""))
     _verdict(clear, bool(crash), _lost(root, before), crash or str(record.get("metric_errors")))
+
+
+# --- command line: every bad argument is a parser or user error naming it, never a traceback ----
+
+
+def _cli(argv: list[str], capsys) -> tuple[int | None, str, str]:
+    """Run ``python -m bench ARGV`` in this process: (exit code, stderr, crash text or '')."""
+    from bench import cli
+
+    try:
+        rc = cli.main([str(a) for a in argv])
+    except SystemExit as exc:  # argparse's usage errors
+        rc = exc.code
+    except Exception as exc:  # an escape is a crash
+        return None, capsys.readouterr().err, f"{type(exc).__name__}: {exc}"
+    err = capsys.readouterr().err
+    return rc, err, ("traceback shown" if "Traceback" in err else "")
+
+
+def _cli_case(argv: list[str], expected: str, capsys) -> None:
+    rc, err, crash = _cli(argv, capsys)
+    clear = rc == 2 and expected in err
+    _verdict(clear, bool(crash), 0, crash or f"rc {rc}: {err.strip()[-400:]}")
+
+
+@pytest.mark.parametrize("argv, expected", [
+    (["run", "fault_tiny", "--seeds", "-1"], "seed must be 0..4294967295, got -1"),
+    (["run", "fault_tiny", "--seeds", "4294967296"], "seed must be 0..4294967295, got 4294967296"),
+    (["run", "fault_tiny", "--seeds", "1e3"], "seed must be an integer, got '1e3'"),
+    (["run", "fault_tiny", "--jobs", "0"], "--jobs must be 1..1024, got 0"),
+    (["run", "fault_tiny", "--jobs", "-1"], "--jobs must be 1..1024, got -1"),
+    (["run", "fault_tiny", "--retries", "-1"], "--retries must be 0..100, got -1"),
+    (["run", "fault_tiny", "--threads", "0"], "--threads must be 1..1024, got 0"),
+    (["tune", "bilstm-grasp", "--trials", "0"], "--trials must be 1..100000, got 0"),
+    (["tune", "bilstm-grasp", "--seed", "-5"], "seed must be 0..4294967295, got -5"),
+    (["tune", "bilstm-grasp", "--timeout", "-1"], "--timeout must lie in (0, inf), got -1"),
+    (["sweep", "prune", "aegru", "--rates", "1.0"], "pruning rate must lie in [0, 1), got 1.0"),
+    (["sweep", "prune", "aegru", "--rates", "nan"], "pruning rate must lie in [0, 1), got nan"),
+    (["sweep", "window", "aegru", "--ws", "0"], "--ws must be 1..100000, got 0"),
+    (["sweep", "window", "aegru", "--n", "-2"], "--n must be 1..10000, got -2"),
+    (["sweep", "trainsize", "bilstm-grasp", "--shares", "1"], "train + validation share must lie in (0, 1), got 1"),
+    (["data", "synth", "--seed", "-1"], "--seed must be 0..2147483647, got -1"),
+], ids=lambda v: " ".join(v) if isinstance(v, list) else None)
+def test_cli_numbers_out_of_range(argv, expected, capsys):
+    _cli_case(argv, expected, capsys)
+
+
+@pytest.mark.parametrize("argv, expected", [
+    (["run", "aegr"], "did you mean aegru"),
+    (["gate", "aegr"], "did you mean aegru"),
+    (["sweep", "prune", "aegr", "--plot-only"], "did you mean aegru"),
+    (["sweep", "window", "aegr", "--plot-only"], "did you mean aegru"),
+    (["sweep", "trainsize", "bilstm-grsp"], "did you mean bilstm-grasp"),
+    (["tune", "bilstm-grsp"], "did you mean bilstm-grasp"),
+    (["data", "synth", "--names", "sim_indy_9"], "unknown synthetic reaching session 'sim_indy_9'; did you mean sim_indy_3"),
+    (["data", "synth", "--task", "grasp", "--names", "sim_m_9"], "unknown synthetic grasp session 'sim_m_9'; did you mean sim_m_3"),
+    (["list", "--task", "reachng"], "did you mean reaching"),
+    (["run", "--all", "--task", "grasp-objet"], "did you mean grasp-object"),
+], ids=lambda v: " ".join(v) if isinstance(v, list) else None)
+def test_cli_unknown_names_get_suggestions(argv, expected, capsys):
+    _cli_case(argv, expected, capsys)
+
+
+@pytest.mark.parametrize("command", [["run", "fault_tiny"], ["tune", "bilstm-grasp"], ["sweep", "window", "aegru"], ["data", "download"]],
+                         ids=lambda v: " ".join(v))
+def test_cli_data_dir_that_is_a_file(command, tmp_path, capsys):
+    afile = tmp_path / "recordings.mat"
+    afile.write_text("not a folder")
+    _cli_case([*command, "--data-dir", afile], f"{afile} is a file, not a folder", capsys)
+
+
+def test_cli_published_weights_only_for_real_sessions(tiny, capsys):
+    _cli_case(["run", "ann2d", "--weights", "published"], "needs the real NeuroBench sessions (--data-dir)", capsys)
+    _cli_case(["run", "ann2d", "--weights", "published", "--data-dir", tiny.parent, "-r", tiny.stem],
+              "published weights exist only for the real NeuroBench sessions", capsys)
+    _cli_case(["run", "aegru", "--weights", "neurobench", "--data-dir", tiny.parent, "-r", tiny.stem], "no published weights for aegru", capsys)
+
+
+def test_cli_recording_names_that_cannot_name_a_result_file(tiny, tmp_path, capsys):
+    shutil.copyfile(tiny, tmp_path / "tiny reach.mat")
+    _cli_case(["run", "ann2d", "--data-dir", tmp_path, "-r", "tiny reach"], "recording name 'tiny reach' cannot name a result file", capsys)
+    _cli_case(["run", "ann2d", "--data-dir", tmp_path, "-r", "nope"], "recording(s) ['nope'] not usable", capsys)
+    (tmp_path / "store").write_text("a file")
+    _cli_case(["run", "ann2d", "--data-dir", tiny.parent, "-r", tiny.stem, "--results", tmp_path / "store"], "is a file, not a folder", capsys)
+
+
+def test_all_tasks_with_one_recording_run_the_tasks_that_have_it(tiny, tmp_path, capsys):
+    """`run --all -r NAME` and `run --all --data-dir DIR` run the tasks whose recordings there
+    are and name the tasks they skip (both aborted on the grasp task before)."""
+    import argparse
+
+    from bench.cli_common import recordings_by_task
+    from bench.data.synth_grasp import GraspSynthConfig, write_session
+
+    tasks = ["grasp-object", "grasp-phase", "reaching"]
+    got = recordings_by_task(tasks, argparse.Namespace(recording=[tiny.stem], data_dir=tiny.parent))
+    err = capsys.readouterr().err
+    assert list(got) == ["reaching"] and [r.name for r in got["reaching"]] == [tiny.stem]
+    assert "skipped task grasp-object" in err and "skipped task grasp-phase" in err
+    write_session(tmp_path / "tiny_grasp.neo.mat", GraspSynthConfig("tiny_grasp", n_units=6, n_trials=40, seed=3))
+    got = recordings_by_task(tasks, argparse.Namespace(recording=None, data_dir=tmp_path))
+    err = capsys.readouterr().err
+    assert sorted(got) == ["grasp-object", "grasp-phase"] and "skipped task reaching" in err
+    with pytest.raises(ValueError, match="not usable by any selected task"):
+        recordings_by_task(tasks, argparse.Namespace(recording=["nope"], data_dir=tmp_path))
