@@ -12,19 +12,16 @@
 
 from __future__ import annotations
 
-import copy
 import math
-import time
 from pathlib import Path
 
 import snntorch as snn
 import torch
 from torch import nn
-from tqdm import tqdm
 
 from bench.paths import neurobench_weights_dir
 from bench.tasks.reaching import ReachingData, r2_score
-from bench.training import backward_step, chunk_stream, show_progress
+from bench.training import backward_step, chunk_stream, fit
 
 SESSIONS = (
     "indy_20160622_01",
@@ -151,12 +148,8 @@ def fit_stream(
     xv, yv = data.stream("val")
     gen = torch.Generator().manual_seed(data.seed)
     opt = torch.optim.Adam(model.parameters(), lr=lr, weight_decay=weight_decay)
-    best = (-math.inf, None, 0)
-    history: list[dict] = []
-    t0 = time.perf_counter()
-    bar = tqdm(range(epochs), desc=desc, leave=False, disable=not show_progress())
-    for epoch in bar:
-        model.train()
+
+    def train_epoch(epoch: int) -> float:
         xs, ys = chunk_stream(x, y, chunk, gen)  # (N, L, C), (N, L, 2)
         perm = torch.randperm(len(xs), generator=gen)
         total, count = 0.0, 0
@@ -167,21 +160,12 @@ def fit_stream(
             loss = nn.functional.mse_loss(out[:, burn_in:], yb[:, burn_in:])
             total += backward_step(model, opt, loss, grad_clip) * len(b)
             count += len(b)
-        val = r2_score(lane_predictions(model, xv.to(data.device), val_lanes, 4 * burn_in).cpu(), yv)
-        history.append({"epoch": epoch + 1, "loss": total / max(count, 1), "val_r2": val})
-        bar.set_postfix(loss=f"{total / max(count, 1):.4f}", val_r2=f"{val:.3f}")
-        if val > best[0] or best[1] is None:
-            best = (val, copy.deepcopy(model.state_dict()), epoch + 1)
-        elif epoch + 1 - best[2] >= patience:
-            break
-    model.load_state_dict(best[1])
-    return {
-        "epochs_run": len(history),
-        "best_epoch": best[2],
-        "best_val_r2": best[0],
-        "history": history,
-        "train_s": time.perf_counter() - t0,
-    }
+        return total / max(count, 1)
+
+    def validate() -> float:
+        return r2_score(lane_predictions(model, xv.to(data.device), val_lanes, 4 * burn_in).cpu(), yv)
+
+    return fit(model, train_epoch, validate, epochs=epochs, patience=patience, desc=desc)
 
 
 @torch.no_grad()

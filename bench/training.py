@@ -1,7 +1,11 @@
-"""Training helpers shared by entries: seeding, a regression fit loop with early stopping.
+"""Training helpers shared by entries: seeding, ONE early-stopping skeleton, a regression fit.
 
-Entries may write their own loop; these helpers give every baseline the same fair recipe:
-Adam, mini-batches of window rows, early stopping on validation R2, best weights restored.
+- ``fit``: the early-stopping skeleton every training loop in bench runs on (``fit_regressor``
+  here, ``baselines._common.fit_stream``, ``submissions.bilstm_grasp.train_grasp``): epochs of a
+  ``train_epoch`` callback, a ``validate`` score after each, patience, the best weights restored,
+  a progress bar and the history. Entries may write their own loop; they need not.
+- ``fit_regressor``: the same fair recipe for every windowed reaching entry: Adam, mini-batches
+  of window rows, early stopping on validation R2.
 """
 
 from __future__ import annotations
@@ -30,6 +34,57 @@ def set_seed(seed: int) -> None:
 
 def show_progress() -> bool:
     return os.environ.get("BENCH_PROGRESS", "1") != "0"
+
+
+def fit(
+    model: nn.Module,
+    train_epoch: Callable[[int], float],
+    validate: Callable[[], float] | None,
+    *,
+    epochs: int,
+    patience: int,
+    min_epochs: int = 1,
+    after_epoch: Callable[[float], dict | None] | None = None,
+    score_name: str = "val_r2",
+    desc: str = "train",
+) -> dict:
+    """Early stopping: the skeleton of every training loop in bench.
+
+    Each epoch: ``model.train()``, ``train_epoch(epoch)`` (0-based; returns the epoch's mean
+    training loss), then ``validate()`` (higher is better) and ``after_epoch(score)`` (e.g. a
+    learning-rate scheduler; the dict it returns is added to the epoch's history row). An epoch
+    whose score beats every earlier one (strictly) becomes the best and its weights are copied;
+    training stops once ``patience`` epochs passed without a better score (never before
+    ``min_epochs``) and the best weights are restored. Without ``validate`` every epoch runs and
+    the last weights are kept. Returns epochs_run, best_epoch, best_<score_name>, history, train_s.
+    """
+    best_score, best_state, best_epoch = -math.inf, None, 0
+    history: list[dict] = []
+    t0 = time.perf_counter()
+    bar = tqdm(range(epochs), desc=desc, leave=False, disable=not show_progress())
+    for epoch in bar:
+        model.train()
+        loss = train_epoch(epoch)
+        score = validate() if validate is not None else float("nan")
+        row = {"epoch": epoch + 1, "loss": loss, score_name: score}
+        row.update((after_epoch(score) if after_epoch is not None else None) or {})
+        history.append(row)
+        bar.set_postfix(loss=f"{loss:.4f}", **{score_name: f"{score:.3f}"})
+        if validate is None:
+            best_score, best_epoch = score, epoch + 1
+        elif score > best_score or best_state is None:
+            best_score, best_state, best_epoch = score, copy.deepcopy(model.state_dict()), epoch + 1
+        elif epoch + 1 >= min_epochs and epoch + 1 - best_epoch >= patience:
+            break
+    if best_state is not None:
+        model.load_state_dict(best_state)
+    return {
+        "epochs_run": len(history),
+        "best_epoch": best_epoch,
+        f"best_{score_name}": best_score,
+        "history": history,
+        "train_s": time.perf_counter() - t0,
+    }
 
 
 def fit_regressor(
@@ -63,12 +118,8 @@ def fit_regressor(
     gen = torch.Generator().manual_seed(data.seed)
     opt = optimizer or torch.optim.Adam(model.parameters(), lr=lr, weight_decay=weight_decay)
     sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=max(1, epochs)) if cosine else None
-    best = (-math.inf, None, 0)
-    history: list[dict] = []
-    t0 = time.perf_counter()
-    bar = tqdm(range(epochs), desc=desc, leave=False, disable=not show_progress())
-    for epoch in bar:
-        model.train()
+
+    def train_epoch(epoch: int) -> float:
         perm = torch.randperm(len(x), generator=gen)
         total, count = 0.0, 0
         for i in range(0, len(x), batch_size):
@@ -86,22 +137,10 @@ def fit_regressor(
             count += len(b)
         if sched is not None:
             sched.step()
-        val = data.r2(model, val_split) if val_split else float("nan")
-        history.append({"epoch": epoch + 1, "loss": total / max(count, 1), "val_r2": val})
-        bar.set_postfix(loss=f"{total / max(count, 1):.4f}", val_r2=f"{val:.3f}")
-        if val_split is None or val > best[0] or best[1] is None:
-            best = (val, copy.deepcopy(model.state_dict()), epoch + 1)
-        elif epoch + 1 >= min_epochs and epoch + 1 - best[2] >= patience:
-            break
-    if best[1] is not None and val_split is not None:
-        model.load_state_dict(best[1])
-    return {
-        "epochs_run": len(history),
-        "best_epoch": best[2],
-        "best_val_r2": best[0],
-        "history": history,
-        "train_s": time.perf_counter() - t0,
-    }
+        return total / max(count, 1)
+
+    validate = (lambda: data.r2(model, val_split)) if val_split else None
+    return fit(model, train_epoch, validate, epochs=epochs, patience=patience, min_epochs=min_epochs, desc=desc)
 
 
 def backward_step(model: nn.Module, opt: torch.optim.Optimizer, loss: torch.Tensor, grad_clip: float | None = None) -> float:
@@ -125,4 +164,4 @@ def chunk_stream(x: torch.Tensor, y: torch.Tensor, length: int, gen: torch.Gener
     return xs, ys
 
 
-__all__ = ["set_seed", "fit_regressor", "backward_step", "chunk_stream", "r2_score", "show_progress"]
+__all__ = ["set_seed", "fit", "fit_regressor", "backward_step", "chunk_stream", "r2_score", "show_progress"]

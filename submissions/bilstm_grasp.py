@@ -23,19 +23,16 @@ loss by inverse class frequency instead, when wanted.
 
 from __future__ import annotations
 
-import copy
 import math
-import time
 from dataclasses import dataclass
 from typing import ClassVar
 
 import numpy as np
 import torch
 from torch import nn
-from tqdm import tqdm
 
 from bench.registry import Entry, register
-from bench.training import show_progress
+from bench.training import backward_step, fit
 
 REGULARISATIONS = ("none", "l1", "l2", "l1l2")
 
@@ -177,42 +174,28 @@ def train_grasp(model: BiLSTMNet, data, cfg: BiLSTMGraspConfig) -> dict:
     if cfg.class_weight == "balanced":
         counts = np.bincount(y_train, minlength=data.n_outputs).astype(np.float64)
         weight = torch.tensor(len(y_train) / (data.n_outputs * np.maximum(counts, 1)), dtype=torch.float32, device=data.device)
-    best_acc, best_state, best_epoch = -1.0, None, 0
-    history: list[dict] = []
-    t0 = time.perf_counter()
-    bar = tqdm(range(cfg.epochs), desc=f"bilstm {data.task_kind}", leave=False, disable=not show_progress())
-    for epoch in bar:
-        model.train()
+
+    def train_epoch(epoch: int) -> float:
         rows = _epoch_rows(y_train, cfg, rng)
         total, count = 0.0, 0
         for i in range(0, len(rows), cfg.batch_size):
             xb, yb = data.take("train", rows[i:i + cfg.batch_size])
             loss = nn.functional.cross_entropy(fused_forward(model, lstm, xb), yb.to(data.device), weight=weight)
             loss = loss + model.penalty(cfg.regularisation, cfg.reg_strength)
-            opt.zero_grad(set_to_none=True)
-            loss.backward()
-            opt.step()
-            total += loss.item() * len(yb)
+            total += backward_step(model, opt, loss) * len(yb)
             count += len(yb)
-        acc = _val_accuracy(model, lstm, data)
-        sched.step(acc)
-        history.append({"epoch": epoch + 1, "loss": total / max(count, 1), "val_accuracy": acc, "lr": opt.param_groups[0]["lr"]})
-        bar.set_postfix(loss=f"{total / max(count, 1):.3f}", val_acc=f"{acc:.3f}")
-        if acc > best_acc:
-            best_acc, best_state, best_epoch = acc, copy.deepcopy(model.state_dict()), epoch + 1
-        elif epoch + 1 - best_epoch >= cfg.patience:
-            break
-    if best_state is not None:
-        model.load_state_dict(best_state)
+        return total / max(count, 1)
+
+    def after_epoch(acc: float) -> dict:
+        sched.step(acc)  # halve the learning rate after lr_patience flat epochs
+        return {"lr": opt.param_groups[0]["lr"]}
+
+    report = fit(
+        model, train_epoch, lambda: _val_accuracy(model, lstm, data), epochs=cfg.epochs, patience=cfg.patience,
+        after_epoch=after_epoch, score_name="val_accuracy", desc=f"bilstm {data.task_kind}",
+    )
     model.eval()
-    return {
-        "epochs_run": len(history),
-        "best_epoch": best_epoch,
-        "best_val_accuracy": best_acc,
-        "final_lr": opt.param_groups[0]["lr"],
-        "history": history,
-        "train_s": time.perf_counter() - t0,
-    }
+    return report | {"final_lr": opt.param_groups[0]["lr"]}
 
 
 def build(n_inputs: int, n_outputs: int, cfg: BiLSTMGraspConfig) -> BiLSTMNet:
