@@ -108,7 +108,10 @@ def test_fresh_download_is_verified_and_cached(server, tmp_path: Path) -> None:
     assert _get(base, dest, state, size=len(state.content)) == "downloaded"
     assert dest.read_bytes() == state.content
     assert not dest.with_name(dest.name + ".part").exists()
-    assert dest.with_name(dest.name + ".md5").exists()
+    from bench.data.io import known_md5
+
+    assert known_md5(dest) == _md5(state.content)  # remembered: the next check costs a stat
+    assert sorted(p.name for p in dest.parent.iterdir()) == [dest.name]  # nothing else written
     assert state.requests == [(f"/files/{NAME}.mat", None)]
 
 
@@ -212,3 +215,76 @@ def test_unknown_session_suggests_near_match(capsys) -> None:
         dl.resolve_names(["indy_20160622_1"])
     assert dl.download_command(["loco_20170210_3"], Path("unused"), "http://127.0.0.1:9") == 2
     assert "loco_20170210_03" in capsys.readouterr().err
+
+
+# --- a hostile or broken data folder ------------------------------------------------------------
+
+
+def test_data_dir_that_is_a_file_is_a_clear_error(server, tmp_path: Path, capsys) -> None:
+    state, base = server
+    not_a_dir = tmp_path / "data"
+    not_a_dir.write_text("I am a file")
+    with pytest.raises(dl.DownloadError, match=r"data directory .*data is a file, not a directory"):
+        _get(base, not_a_dir / f"{NAME}.mat", state)
+    assert dl.download_command(None, not_a_dir, base) == 1
+    assert "is a file, not a directory" in capsys.readouterr().err
+    assert state.requests == [] and not_a_dir.read_text() == "I am a file"
+
+
+def test_read_only_data_dir_is_a_clear_error(server, tmp_path: Path, monkeypatch) -> None:
+    state, base = server
+    ro = tmp_path / "ro"
+    ro.mkdir()
+    ro.chmod(0o555)
+    if os.geteuid() == 0:  # root writes anywhere: make the permission check see what a user sees
+        real = os.access
+        monkeypatch.setattr(os, "access", lambda p, mode, **kw: False if Path(p) == ro else real(p, mode, **kw))
+    try:
+        with pytest.raises(dl.DownloadError, match=r"data directory .*ro is not writable"):
+            _get(base, ro / f"{NAME}.mat", state)
+        assert state.requests == [] and list(ro.iterdir()) == []
+    finally:
+        ro.chmod(0o755)
+
+
+@pytest.mark.parametrize("existing", [b"", b"stolen partial data"])
+def test_symlink_planted_at_the_part_file_is_never_followed(server, tmp_path: Path, existing: bytes) -> None:
+    """Fresh download and resume alike: a .part that is a symlink is refused, its target untouched."""
+    state, base = server
+    data = tmp_path / "data"
+    data.mkdir()
+    outside = tmp_path / "outside.txt"
+    outside.write_bytes(existing)
+    dest = data / f"{NAME}.mat"
+    dest.with_name(dest.name + ".part").symlink_to(outside)
+    with pytest.raises(dl.DownloadError, match=r"\.mat\.part is a symbolic link; bench never writes through it"):
+        _get(base, dest, state)
+    assert outside.read_bytes() == existing and not dest.exists()
+    assert state.requests == []
+
+
+def test_symlink_at_the_target_is_replaced_not_written_through(server, tmp_path: Path) -> None:
+    state, base = server
+    data = tmp_path / "data"
+    data.mkdir()
+    outside = tmp_path / "outside.txt"
+    outside.write_bytes(b"keep me")
+    dest = data / f"{NAME}.mat"
+    dest.symlink_to(outside)
+    assert _get(base, dest, state) == "downloaded"
+    assert outside.read_bytes() == b"keep me"
+    assert not dest.is_symlink() and dest.read_bytes() == state.content
+
+
+@pytest.mark.parametrize("append", [False, True])
+def test_part_that_becomes_a_symlink_after_the_check_is_refused_by_open(tmp_path: Path, monkeypatch, append: bool) -> None:
+    """The window between the check and the open: O_EXCL (new file) and O_NOFOLLOW (resume)
+    refuse a symlink that appears there; its target is never written."""
+    outside = tmp_path / "outside.txt"
+    outside.write_bytes(b"keep me")
+    part = tmp_path / f"{NAME}.mat.part"
+    part.symlink_to(outside)
+    monkeypatch.setattr(dl, "_check_part", lambda path: None)  # the check ran before the link appeared
+    with pytest.raises(dl.DownloadError, match="symbolic link"):
+        dl._open_part(part, append=append)
+    assert outside.read_bytes() == b"keep me" and part.is_symlink()

@@ -1,18 +1,22 @@
 """Verified, resumable download of the primate-reaching sessions from Zenodo (record 583331).
 
-A file is streamed into ``<name>.mat.part`` while its md5 is computed, resumed with an HTTP Range
-request after an interruption, and moved to ``<name>.mat`` with ``os.replace`` only once its md5
-(and size, when known) match. A verified md5 is cached in ``<name>.mat.md5`` keyed by the file's
-size and mtime, so checking an already present file a second time costs one ``stat``.
+A file is streamed into ``<name>.mat.part``, resumed with an HTTP Range request after an
+interruption, and moved to ``<name>.mat`` with ``os.replace`` only once its md5 (and size, when
+known) match. The verified md5 is remembered by ``bench.data.io`` (keyed by path, size and
+mtime), so checking an already present file a second time costs one ``stat``.
+
+Nothing is written outside the data folder: the ``.part`` file is created with O_EXCL and
+appended to with O_NOFOLLOW, so a symbolic link planted at its name is refused, never followed;
+a data folder that is a file or cannot be written is a clear error before any request.
 """
 
 from __future__ import annotations
 
 import difflib
-import hashlib
+import errno
 import http.client
-import json
 import os
+import stat
 import sys
 import time
 import urllib.error
@@ -20,6 +24,7 @@ import urllib.request
 from pathlib import Path
 
 from bench.data import sessions
+from bench.data.io import file_md5, md5_of, record_md5
 
 ENV_BASE_URL = "BENCH_ZENODO_URL"
 CHUNK = 1 << 20
@@ -59,39 +64,55 @@ def resolve_names(names: list[str] | None) -> list[sessions.KnownSession]:
     return out
 
 
-def _sidecar(path: Path) -> Path:
-    return path.with_name(path.name + ".md5")
-
-
-def _hash_file(path: Path, h: hashlib._Hash | None = None) -> hashlib._Hash:
-    h = h or hashlib.md5()
-    with open(path, "rb") as f:
-        while block := f.read(CHUNK):
-            h.update(block)
-    return h
-
-
-def _write_sidecar(path: Path, md5: str) -> None:
-    st = path.stat()
-    record = {"size": st.st_size, "mtime_ns": st.st_mtime_ns, "md5": md5}
-    tmp = path.with_name(path.name + ".md5.tmp")
-    tmp.write_text(json.dumps(record))
-    os.replace(tmp, _sidecar(path))
-
-
-def file_md5(path: Path) -> str:
-    """md5 of ``path``, from the size+mtime-keyed sidecar when it is still current."""
-    path = Path(path)
-    st = path.stat()
+def check_data_dir(data_dir: Path) -> Path:
+    """The data folder, created if missing; a file in its place or a folder that cannot be
+    written is a DownloadError saying so (before any request is made)."""
+    data_dir = Path(data_dir)
+    if data_dir.exists() and not data_dir.is_dir():
+        raise DownloadError(f"data directory {data_dir} is a file, not a directory")
     try:
-        record = json.loads(_sidecar(path).read_text())
-        if record["size"] == st.st_size and record["mtime_ns"] == st.st_mtime_ns:
-            return str(record["md5"])
-    except (OSError, ValueError, KeyError, TypeError):
-        pass
-    digest = _hash_file(path).hexdigest()
-    _write_sidecar(path, digest)
-    return digest
+        data_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        raise DownloadError(f"cannot create the data directory {data_dir}: {e.strerror or e}") from e
+    if not os.access(data_dir, os.W_OK | os.X_OK):
+        raise DownloadError(f"data directory {data_dir} is not writable (permissions)")
+    return data_dir
+
+
+def _lstat(path: Path) -> os.stat_result | None:
+    try:
+        return path.lstat()
+    except FileNotFoundError:
+        return None
+
+
+def _check_part(part: Path) -> os.stat_result | None:
+    """The .part file's lstat, or None if absent; anything but a regular file is refused."""
+    st = _lstat(part)
+    if st is not None and not stat.S_ISREG(st.st_mode):
+        kind = "a symbolic link" if stat.S_ISLNK(st.st_mode) else "not a regular file"
+        raise DownloadError(f"{part} is {kind}; bench never writes through it. Remove it and run again")
+    return st
+
+
+def _open_part(part: Path, append: bool):
+    """The .part file for writing: appended (O_NOFOLLOW) or created anew (O_EXCL after removing
+    a stale regular file), so that a planted symlink is never followed."""
+    flags = os.O_WRONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_CLOEXEC", 0)
+    if append:
+        flags |= os.O_APPEND
+    else:
+        if _check_part(part) is not None:
+            part.unlink()
+        flags |= os.O_CREAT | os.O_EXCL
+    try:
+        fd = os.open(part, flags, 0o644)
+    except OSError as e:
+        if e.errno in (errno.ELOOP, errno.EEXIST):
+            raise DownloadError(f"{part} appeared as a symbolic link or another file while "
+                                f"downloading; bench never writes through it") from e
+        raise DownloadError(f"cannot write {part}: {e.strerror or e}") from e
+    return os.fdopen(fd, "ab" if append else "wb")
 
 
 def is_valid(path: Path, md5: str, size: int | None = None) -> bool:
@@ -106,7 +127,8 @@ def _fetch(url: str, part: Path, timeout: float, progress: bool) -> bool:
     """One request into ``part``, resuming it when possible; True when a Range resume was used."""
     from tqdm import tqdm
 
-    offset = part.stat().st_size if part.exists() else 0
+    st = _check_part(part)
+    offset = st.st_size if st is not None else 0
     req = urllib.request.Request(url, headers={"User-Agent": "bench-downloader/1"})
     if offset:
         req.add_header("Range", f"bytes={offset}-")
@@ -114,6 +136,7 @@ def _fetch(url: str, part: Path, timeout: float, progress: bool) -> bool:
         resp = urllib.request.urlopen(req, timeout=timeout)
     except urllib.error.HTTPError as e:
         if e.code == 416 and offset:  # our .part is already as long as (or longer than) the file
+            _check_part(part)
             part.unlink()
             raise _Interrupted("server refused the resume range (416); restarting") from e
         if e.code in RETRYABLE_HTTP:
@@ -124,6 +147,7 @@ def _fetch(url: str, part: Path, timeout: float, progress: bool) -> bool:
         if resumed:
             content_range = resp.headers.get("Content-Range", "")
             if not content_range.startswith(f"bytes {offset}-"):
+                _check_part(part)
                 part.unlink()
                 raise _Interrupted(f"unexpected Content-Range {content_range!r}; restarting")
         else:
@@ -133,7 +157,7 @@ def _fetch(url: str, part: Path, timeout: float, progress: bool) -> bool:
         received = 0
         total = offset + expected if expected is not None else None
         with (
-            open(part, "ab" if resumed else "wb") as f,
+            _open_part(part, append=resumed) as f,
             tqdm(
                 total=total,
                 initial=offset,
@@ -171,13 +195,15 @@ def download_file(
     'resumed'. Network errors are retried ``retries`` times, resuming from the .part file."""
     dest = Path(dest)
     md5 = md5.lower()
+    check_data_dir(dest.parent)
     if is_valid(dest, md5, size):
         return "already valid"
-    dest.parent.mkdir(parents=True, exist_ok=True)
     part = dest.with_name(dest.name + ".part")
-    if size is not None and part.exists() and part.stat().st_size > size:
+    st = _check_part(part)
+    if size is not None and st is not None and st.st_size > size:
         part.unlink()
-    complete = size is not None and part.exists() and part.stat().st_size == size
+        st = None
+    complete = size is not None and st is not None and st.st_size == size
     resumed = False
     for attempt in range(0 if complete else retries + 1):
         try:
@@ -192,7 +218,8 @@ def download_file(
                 ) from e
             print(f"{dest.name}: {reason}; retrying ({attempt + 1}/{retries})", file=sys.stderr)
             time.sleep(backoff * 2**attempt)
-    got = _hash_file(part).hexdigest()
+    _check_part(part)
+    got = md5_of(part)
     got_size = part.stat().st_size
     if got != md5 or (size is not None and got_size != size):
         part.unlink()
@@ -201,8 +228,8 @@ def download_file(
             f"checksum mismatch for {dest.name}: md5 expected {md5}, got {got}{size_note}; "
             f"the partial file {part} was deleted and {dest} was not written"
         )
-    os.replace(part, dest)
-    _write_sidecar(dest, got)
+    os.replace(part, dest)  # a symlink planted at dest is replaced, not written through
+    record_md5(dest, got)
     return "resumed" if resumed else "downloaded"
 
 
@@ -231,6 +258,11 @@ def download_command(names: list[str] | None, data_dir: Path, base_url: str | No
         print(f"error: {e}", file=sys.stderr)
         return 2
     base = resolve_base_url(base_url)
+    try:
+        check_data_dir(data_dir)
+    except DownloadError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 1
     failed = 0
     for s in chosen:
         dest = Path(data_dir) / f"{s.name}.mat"

@@ -1,19 +1,27 @@
 """Run the synthetic generators for the sessions that are missing: in parallel, with a progress bar.
 
 Generating a default session is CPU-bound numpy work of a few seconds. ``generate_all`` runs one
-job per session in worker processes (``spawn``: safe whatever threads the caller runs) when
-there is enough work to pay for starting them, else in this process, and shows one tqdm bar on
-stderr that names what is being generated (``BENCH_PROGRESS=0`` hides it). ``BENCH_SYNTH_JOBS``
-sets the number of worker processes (default: up to 2, never more than the CPUs).
+job per session in worker processes when there is enough work to pay for starting them, else in
+this process, and shows one tqdm bar on stderr that names what is being generated
+(``BENCH_PROGRESS=0`` hides it). ``BENCH_SYNTH_JOBS`` sets the number of worker processes
+(default: up to 2, never more than the CPUs).
+
+A worker is a fresh interpreter (``python -c``, importing this bench) that reads one pickled job
+from stdin and writes its pickled result to stdout: unlike multiprocessing's ``spawn`` it never
+re-runs the caller's main script, and unlike ``fork`` it is safe whatever threads the caller runs.
 """
 
 from __future__ import annotations
 
-import multiprocessing
+import importlib
 import os
+import pickle
+import subprocess
 import sys
+import tempfile
+import time
 from collections.abc import Callable, Sequence
-from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+from pathlib import Path
 from typing import Any, TypeVar
 
 T = TypeVar("T")
@@ -68,19 +76,64 @@ def generate_all(
                 results[k] = job(item)
                 bar.update(1)
             return results
-        ctx = multiprocessing.get_context("spawn")
-        with ProcessPoolExecutor(max_workers=workers, mp_context=ctx) as pool:
-            # the longest jobs first, so that the two workers finish together
-            order = sorted(range(len(items)), key=lambda k: -cost_s(items[k]))
-            running = {pool.submit(job, items[k]): k for k in order}
-            bar.set_postfix_str(", ".join(label(items[k]) for k in order[:workers]))
-            while running:
-                done, _ = wait(running, return_when=FIRST_COMPLETED)
-                for fut in done:
-                    k = running.pop(fut)
-                    results[k] = fut.result()
+        # the longest jobs first, so that the workers finish together
+        order = sorted(range(len(items)), key=lambda k: -cost_s(items[k]))
+        running: dict[subprocess.Popen, tuple[int, Any]] = {}
+        try:
+            while order or running:
+                while order and len(running) < workers:
+                    k = order.pop(0)
+                    running[_start(job, items[k])] = (k, None)
+                    bar.set_postfix_str(", ".join(label(items[i]) for i, _ in running.values()))
+                for proc in list(running):
+                    if proc.poll() is None:
+                        continue
+                    k, _ = running.pop(proc)
+                    results[k] = _finish(proc, label(items[k]))
                     bar.set_postfix_str(f"{label(items[k])} done")
                     bar.update(1)
+                time.sleep(0.02)
+        finally:
+            for proc in running:  # an error or Ctrl-C: stop what is still running
+                proc.kill()
+                proc.wait()
         return results
     finally:
         bar.close()
+
+
+def _start(job: Callable, item: Any) -> subprocess.Popen:
+    """A worker interpreter running ``job(item)``; its stdout/stderr go to temp files."""
+    payload = pickle.dumps((job.__module__, job.__qualname__, item))
+    repo = str(Path(__file__).resolve().parents[2])  # this bench, whatever the worker's cwd holds
+    code = f"import sys; sys.path.insert(0, {repo!r}); from bench.data.generation import _worker_main; _worker_main()"
+    out, err = tempfile.TemporaryFile(), tempfile.TemporaryFile()
+    proc = subprocess.Popen([sys.executable, "-c", code], stdin=subprocess.PIPE, stdout=out, stderr=err)
+    proc._bench_io = (out, err)  # type: ignore[attr-defined]
+    proc.stdin.write(payload)
+    proc.stdin.close()
+    return proc
+
+
+def _finish(proc: subprocess.Popen, what: str) -> Any:
+    out, err = proc._bench_io  # type: ignore[attr-defined]
+    try:
+        out.seek(0)
+        err.seek(0)
+        if proc.returncode != 0:
+            tail = err.read().decode(errors="replace").strip().splitlines()[-12:]
+            raise RuntimeError(f"generating {what} failed in its worker process (exit code "
+                               f"{proc.returncode}):\n" + "\n".join(tail))
+        return pickle.loads(out.read())
+    finally:
+        out.close()
+        err.close()
+
+
+def _worker_main() -> None:
+    module, name, item = pickle.loads(sys.stdin.buffer.read())
+    job = importlib.import_module(module)
+    for part in name.split("."):
+        job = getattr(job, part)
+    result = job(item)
+    sys.stdout.buffer.write(pickle.dumps(result))

@@ -383,24 +383,43 @@ def default_dir(scale: str = "default", seed: int | None = None) -> Path:
     return d / f"seed-{seed}" if seed is not None else d
 
 
+def _write_job(job: tuple[str, SynthConfig]) -> float:
+    """Worker-process job: write one session, return its seconds."""
+    path, cfg = job
+    t0 = time.perf_counter()
+    write_session(Path(path), cfg)
+    return time.perf_counter() - t0
+
+
 def ensure_sessions(out_dir: Path, cfgs: list[SynthConfig], verbose: bool = False) -> list[Path]:
-    """Write each config's ``<name>.mat`` into ``out_dir`` unless a valid one is already there."""
+    """Write each config's ``<name>.mat`` into ``out_dir`` unless a valid one is already there.
+
+    The missing sessions are generated in worker processes with a progress bar
+    (``bench.data.generation``); ``verbose`` prints one line per session as well.
+    """
+    from bench.data.generation import generate_all
+
     out_dir = Path(out_dir)
+    if out_dir.exists() and not out_dir.is_dir():
+        raise NotADirectoryError(f"{out_dir} is a file, not a folder for the synthetic sessions")
     out_dir.mkdir(parents=True, exist_ok=True)
-    paths = []
-    for cfg in cfgs:
-        path = out_dir / f"{cfg.name}.mat"
-        if is_valid_session_file(path, cfg):
-            if verbose:
-                print(f"kept  {path} (valid, seed {cfg.seed})")
+    paths = [out_dir / f"{cfg.name}.mat" for cfg in cfgs]
+    todo = [(str(p), c) for p, c in zip(paths, cfgs) if not is_valid_session_file(p, c)]
+    seconds = generate_all(
+        _write_job, todo, what="synthetic reaching sessions",
+        label=lambda j: f"{j[1].name} ({j[1].n_channels} channels, {j[1].duration_s:g} s)",
+        cost_s=lambda j: j[1].n_channels * j[1].duration_s / 12_000,  # ~2.5 s for 192 ch x 330 s
+    )
+    took = {j[0]: s for j, s in zip(todo, seconds)}
+    for path, cfg in zip(paths, cfgs):
+        if not verbose:
+            continue
+        if str(path) not in took:
+            print(f"kept  {path} (valid, seed {cfg.seed})")
         else:
-            t0 = time.perf_counter()
-            write_session(path, cfg)
-            if verbose:
-                size = path.stat().st_size / 1e6
-                print(f"wrote {path} ({cfg.n_channels} channels, {cfg.duration_s:g} s, seed "
-                      f"{cfg.seed}, {size:.1f} MB, {time.perf_counter() - t0:.1f} s)")
-        paths.append(path)
+            size = path.stat().st_size / 1e6
+            print(f"wrote {path} ({cfg.n_channels} channels, {cfg.duration_s:g} s, seed "
+                  f"{cfg.seed}, {size:.1f} MB, {took[str(path)]:.1f} s)")
     return paths
 
 
