@@ -140,7 +140,8 @@ def _model_for_export(entry, variant: str, args) -> tuple[Any, Any, dict]:
         return model.eval(), data, {"weights": "published", "recording": ref.name}
     if args.from_results or ckpt.is_file():
         if not ckpt.is_file():
-            raise FileNotFoundError(f"no checkpoint at {ckpt}: run `python -m bench run {entry.row_id(variant)} -r {args.recording}` first (runs save their model beside the result)")
+            hint = " (a --quick run is stored under --tag quick)" if not args.tag else ""
+            raise FileNotFoundError(f"no checkpoint at {ckpt}{hint}: run `python -m bench run {entry.row_id(variant)} -r {args.recording}` first (runs save their model beside the result)")
         model, meta = checkpoints.load(ckpt, entry, identity=result_identity(record) if record else None)
         task, ref, data = _data(entry, checkpoints.config_from(entry, meta["config"]), args, args.seed, _run_options(record))
         return model, data, {"weights": "checkpoint", "checkpoint": str(ckpt), "identity_hash": record.get("identity_hash", "")}
@@ -218,7 +219,8 @@ def cmd_evaluate(args) -> int:
         path, record = _stored(entry, v, args)
         row = entry.row_id(v)
         if record.get("status") != "ok":
-            print(f"{row}: no completed result at {path}", file=sys.stderr)
+            hint = " (a --quick run is stored under --tag quick)" if not args.tag else ""
+            print(f"{row}: no completed result at {path}{hint}", file=sys.stderr)
             failed += 1
             continue
         try:
