@@ -10,6 +10,7 @@ MACs see it while the footprint (dense storage) stays the same.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
@@ -109,6 +110,28 @@ def prune_global_l1(model: nn.Module, rate: float, modules: Iterable[nn.Module] 
     return out
 
 
+@torch.no_grad()
+def prune_l1_per_tensor(model: nn.Module, rate: float, modules: Iterable[nn.Module] | None = None) -> Masks:
+    """Zero the ``floor(rate * n)`` smallest |w| of EACH prunable weight tensor separately
+    (layer-wise magnitude pruning; ties broken by position). Returns the masks."""
+    if not 0.0 <= rate <= 1.0:
+        raise ValueError(f"pruning rate must lie in [0, 1], got {rate}")
+    named = prunable_weights(model, modules)
+    if not named:
+        raise ValueError(f"{type(model).__name__} has no Linear / Conv / recurrent weights to prune")
+    masks = []
+    for name, p in named:
+        flat = p.detach().abs().flatten().float().cpu()
+        k = int(math.floor(rate * flat.numel() + 1e-9))
+        keep = torch.ones(flat.numel(), dtype=torch.bool)
+        if k > 0:
+            keep[torch.sort(flat, stable=True).indices[:k]] = False
+        masks.append((name, p, keep.reshape(p.shape).to(p.device, p.dtype)))
+    out = Masks(masks)
+    out.apply()
+    return out
+
+
 FineTune = Callable[[nn.Module, Any, Any, Masks], Any]
 
 
@@ -142,4 +165,4 @@ def pruned_variant(
     return Variant(name, apply, desc + (", then fine-tuning with the masks held" if finetune else ""))
 
 
-__all__ = ["Masks", "prunable_weights", "prune_global_l1", "pruned_variant"]
+__all__ = ["Masks", "prunable_weights", "prune_global_l1", "prune_l1_per_tensor", "pruned_variant"]

@@ -89,4 +89,25 @@ def quantized_variant(
                    base=after.name if after is not None else None, step=step if after is not None else None)
 
 
-__all__ = ["quantize_tensor", "quantize_fixed", "quantize_q17", "quantized_variant"]
+def float16_variant(after: Variant | None = None, name: str | None = None) -> Variant:
+    """A Variant casting the model to float16 (weights, time constants, every floating
+    parameter and buffer), optionally after another variant ('pruned' -> 'pruned-fp16').
+    NeuroBench's Footprint then counts 2 bytes per parameter; the model's forward must accept
+    float32 inputs (cast them to its weights' dtype)."""
+
+    def step(model: nn.Module, data: Any, cfg: Any) -> nn.Module:
+        model = model.half()
+        model.quantization_summary = {"dtype": "float16", "n_params": sum(p.numel() for p in model.parameters())}
+        return model
+
+    def apply(model: nn.Module, data: Any, cfg: Any) -> nn.Module:
+        if after is not None:
+            model = after.apply(model, data, cfg)
+        return step(model, data, cfg)
+
+    vname = name or (f"{after.name}-fp16" if after else "fp16")
+    return Variant(vname, apply, (f"{after.description}; then " if after else "") + "float16 weights (IEEE half precision)",
+                   base=after.name if after is not None else None, step=step if after is not None else None)
+
+
+__all__ = ["quantize_tensor", "quantize_fixed", "quantize_q17", "quantized_variant", "float16_variant"]

@@ -1,0 +1,302 @@
+"""tinyRSNN and bigRSNN: the published weights give the published figures exactly, the dynamics
+are those of REFERENCE.md section 8, NeuroBench counts the model as a spiking one, and the
+pruning / float16 variants do what they say. (Batched = streamed and training are proved for
+every entry by tests/test_all_entries.py.)"""
+
+from __future__ import annotations
+
+import contextlib
+import copy
+import io
+import json
+import math
+
+import numpy as np
+import pytest
+import snntorch as snn
+import torch
+from neurobench.benchmarks import Benchmark
+from neurobench.metrics.static import ConnectionSparsity, Footprint, ParameterCount
+from neurobench.metrics.workload import SynapticOperations
+from neurobench.models import TorchModel
+
+import submissions.bigrsnn as big
+import submissions.tinyrsnn as tiny
+from bench.evaluation import Batches, StreamModel, run_neurobench
+from bench.tasks.reaching import ReachingData, reaching_workload
+from bench.training import set_seed
+from submissions import _rsnn
+from submissions import _rsnn_published as pub
+from submissions._rsnn import RSNN, RSNNConfig, load_published, map_stork_state, published_transform
+from tests.conftest import make_recording
+
+SESSIONS = list(_rsnn.FOLDERS)
+CHANNELS = {s: 96 if s.startswith("indy") else 192 for s in SESSIONS}
+HAVE_WEIGHTS = (_rsnn.weights_dir() / "indy01").is_dir()
+needs_weights = pytest.mark.skipif(not HAVE_WEIGHTS, reason=f"published tinyRSNN weights not found in {_rsnn.weights_dir()}")
+
+
+def binary_stream(T: int, C: int, seed: int = 0, p: float = 0.1) -> torch.Tensor:
+    return (torch.rand(T, C, generator=torch.Generator().manual_seed(seed)) < p).float()
+
+
+def neurobench(model: torch.nn.Module, x: torch.Tensor, workload=None) -> dict:
+    """NeuroBench's metrics on one (T, C) stream, as bench evaluates streaming entries."""
+    out = run_neurobench(model, Batches(x.unsqueeze(1), torch.randn(len(x), 2)), workload or reaching_workload(True), spiking=True, streaming=True)
+    assert not out.metric_errors, out.metric_errors
+    return out.metrics
+
+
+def neurobench_own_synops(model: torch.nn.Module, x: torch.Tensor) -> dict:
+    """NeuroBench's own SynapticOperations (not bench's per-sample counter), through its Benchmark."""
+    wrapper = StreamModel(model)
+    wrapper.add_activation_module(snn.SpikingNeuron)
+    bench = Benchmark(wrapper, Batches(x.unsqueeze(1), torch.randn(len(x), 2)), [], [], [[], [SynapticOperations]])
+    try:
+        with contextlib.redirect_stdout(io.StringIO()), torch.no_grad():
+            return bench.run(quiet=True)["SynapticOperations"]
+    finally:
+        wrapper.cleanup_hooks()
+
+
+def published_model(session: str, seed: int) -> RSNN:
+    model = tiny.ENTRY.build(CHANNELS[session], 2, tiny.CONFIG)
+    model.load_state_dict(tiny.ENTRY.published_weights(session, seed), strict=True)
+    return tiny.ENTRY.published_transform(model).eval()
+
+
+# --- the 30 published weight files --------------------------------------------------------
+
+
+@needs_weights
+@pytest.mark.parametrize("seed", _rsnn.SEEDS)
+@pytest.mark.parametrize("session", SESSIONS)
+def test_published_weights_give_the_published_static_figures_exactly(session, seed):
+    model = published_model(session, seed)
+    assert all(p.dtype == torch.float16 for p in model.parameters()) and not list(model.buffers())
+    nb = TorchModel(model)
+    footprint, sparsity, n_params = Footprint()(nb), ConnectionSparsity()(nb), ParameterCount()(nb)
+    expected = pub.PUBLISHED["tinyrsnn"][session]
+    assert footprint == expected["Footprint"]  # 21,000 B (96 ch) / 33,288 B (192 ch)
+    assert n_params * 2 == footprint
+    assert sparsity == pub.CONNECTION_SPARSITY_BY_SEED[session][seed - 1]
+    x = binary_stream(30, CHANNELS[session], seed)
+    ops = neurobench(model, x, [SynapticOperations])["SynapticOperations"]
+    assert ops["Dense"] == expected["Dense"]  # 10,368 / 16,512
+    assert ops["Effective_MACs"] == 0 and ops["Effective_ACs"] > 0
+    assert neurobench_own_synops(model, x) == ops  # NeuroBench's own counter agrees exactly
+    per_seed = json.loads((_rsnn.weights_dir() / "per_seed" / f"results_tinyRSNN_{session}.json").read_text())
+    k = pub.PER_SEED_ORDER.index(seed)
+    assert sparsity == per_seed["connection_sparsity"][k]
+    assert footprint == per_seed["footprint"][k] and ops["Dense"] == per_seed["dense"][k]
+
+
+@needs_weights
+@pytest.mark.parametrize("entry,name", [("tinyrsnn", "tinyRSNN"), ("bigrsnn", "bigRSNN")])
+def test_published_table_equals_the_authors_summaries(entry, name):
+    summary = json.loads((_rsnn.weights_dir() / f"results_summary_{name}.json").read_text())
+    keys = {"footprint": "Footprint", "dense": "Dense", "connection_sparsity": "ConnectionSparsity", "activation_sparsity": "ActivationSparsity", "macs": "Effective_MACs", "acs": "Effective_ACs", "r2": "R2"}
+    for session, row in summary.items():
+        ours = pub.PUBLISHED[entry]["mean" if session == "average" else session]
+        for theirs, mine in keys.items():
+            assert ours[mine] == pytest.approx(row[theirs], rel=0, abs=1e-12), (session, mine)
+    for session in SESSIONS:  # the per-session means are the means of the per-seed figures
+        kind = "tinyRSNN" if entry == "tinyrsnn" else "maxR2"
+        seeds = json.loads((_rsnn.weights_dir() / "per_seed" / f"results_{kind}_{session}.json").read_text())
+        assert pub.PUBLISHED[entry][session]["R2"] == pytest.approx(float(np.mean(seeds["r2"])), abs=1e-9)
+
+
+def test_bench_reports_print_the_same_rsnn_figures():
+    published = pytest.importorskip("bench.reports.published")
+    for entry, name in (("tinyrsnn", "tinyRSNN"), ("bigrsnn", "bigRSNN")):
+        table = published.PUBLISHED_REACHING[name]
+        for metric, values in table.items():
+            for session, value in zip(published.SESSIONS, values):
+                assert value == pytest.approx(pub.PUBLISHED[entry][session][metric], abs=6e-5), (name, metric, session)
+
+
+# --- loading: the stork layout, strictly -----------------------------------------------------
+
+
+def stork_state(model: RSNN) -> dict[str, torch.Tensor]:
+    """A state dict in the stork layout (primary tensors + their repeats) from a bench model."""
+    sd = {k: v.clone() for k, v in model.state_dict().items()}
+    out = {stork: sd[ours] for stork, ours in _rsnn.KEY_MAP.items()}
+    for conn in ("con1.dst", "con2.src", "con2.dst", "con3.src"):
+        out[f"{conn}.mem_param"], out[f"{conn}.syn_param"] = out["group2.mem_param"].clone(), out["group2.syn_param"].clone()
+    for grp in ("con3.dst", "output_group"):
+        out[f"{grp}.mem_param_readout"], out[f"{grp}.syn_param_readout"] = out["group3.mem_param_readout"].clone(), out["group3.syn_param_readout"].clone()
+    return out
+
+
+def test_stork_layout_maps_strictly_and_checks_the_repeats():
+    model = RSNN(16, 2, RSNNConfig(hidden=8))
+    state = stork_state(model)
+    mapped = map_stork_state(state, "x.pth")
+    other = RSNN(16, 2, RSNNConfig(hidden=8))
+    other.load_state_dict(mapped, strict=True)
+    assert all(torch.equal(a, b) for a, b in zip(model.state_dict().values(), other.state_dict().values()))
+    bad = dict(state)
+    bad["con2.src.mem_param"] = bad["con2.src.mem_param"] + 1
+    with pytest.raises(ValueError, match=r"x.pth: 'con2.src.mem_param' should repeat 'group2.mem_param'"):
+        map_stork_state(bad, "x.pth")
+    with pytest.raises(ValueError, match="unexpected key 'con4.op.weight'"):
+        map_stork_state(state | {"con4.op.weight": torch.zeros(1)}, "x.pth")
+    with pytest.raises(ValueError, match=r"missing tinyRSNN tensors \['con2.op.weight'\]"):
+        map_stork_state({k: v for k, v in state.items() if k != "con2.op.weight"}, "x.pth")
+
+
+def test_published_weights_refuse_synthetic_sessions_bad_seeds_and_missing_files(tmp_path, monkeypatch):
+    with pytest.raises(KeyError, match="only for the six real sessions.*sim_indy_1"):
+        load_published("sim_indy_1", 1)
+    for seed in (0, 6, "1"):
+        with pytest.raises(KeyError, match="seeds \\[1, 2, 3, 4, 5\\]"):
+            load_published("indy_20160622_01", seed)
+    monkeypatch.setenv("BENCH_RSNN_WEIGHTS", str(tmp_path))
+    with pytest.raises(FileNotFoundError, match="tinyRSNN-3.pth not found.*BENCH_RSNN_WEIGHTS"):
+        load_published("loco_20170215_02", 3)
+    (tmp_path / "indy01").mkdir()
+    (tmp_path / "indy01" / "tinyRSNN-1.pth").write_bytes(b"not a torch file")
+    with pytest.raises(ValueError, match="not a readable torch state dict"):
+        load_published("indy_20160622_01", 1)
+
+
+# --- dynamics -------------------------------------------------------------------------------
+
+
+def reference_outputs(model: RSNN, x: torch.Tensor) -> torch.Tensor:
+    """REFERENCE.md section 8 written out per sample, every state updated from its value at the
+    start of the step; (T, C) -> (T, 2)."""
+    sd = {k: v.double() for k, v in model.state_dict().items()}
+    W_in, W_rec, W_out = sd["fc_in.weight"], sd["fc_rec.weight"], sd["fc_out.weight"]
+
+    def decay(p, tau0):
+        return torch.exp(-_rsnn.DT / (torch.nn.functional.softplus(p) * torch.as_tensor(tau0, dtype=torch.float64)))
+
+    ds, dm = decay(sd["hidden.syn_param"], model.hidden.tau_syn0), decay(sd["hidden.mem_param"], model.hidden.tau_mem0)
+    dso, dmo = decay(sd["readout.syn_param"], model.readout.tau_syn0), decay(sd["readout.mem_param"], model.readout.tau_mem0)
+    H, K = W_rec.shape[0], W_out.shape[0]
+    syn, mem, s_prev, x_prev = torch.zeros(H, dtype=torch.float64), torch.zeros(H, dtype=torch.float64), torch.zeros(H, dtype=torch.float64), torch.zeros(x.shape[1], dtype=torch.float64)
+    syn_o, mem_o = torch.zeros(K, dtype=torch.float64), torch.zeros(K, dtype=torch.float64)
+    out = []
+    for t in range(len(x)):
+        s = (mem > 1.0).double()  # from the membrane before the update
+        syn, mem = ds * syn + W_in @ x_prev + W_rec @ s_prev, (dm * mem + (1 - dm) * syn) * (1 - s)
+        syn_o, mem_o = dso * syn_o + W_out @ s_prev, dmo * mem_o + (1 - dmo) * syn_o
+        out.append(mem_o.reshape(-1, 2).mean(0))
+        x_prev, s_prev = x[t].double(), s
+    return torch.stack(out)
+
+
+@pytest.mark.parametrize("cfg", [tiny.CONFIG, RSNNConfig(hidden=24, readout_taus=big.CONFIG.readout_taus)])
+def test_dynamics_follow_the_published_equations(cfg):
+    torch.manual_seed(1)
+    model = RSNN(20, 2, cfg).double().eval()
+    with torch.no_grad():
+        model.fc_in.weight.mul_(6.0)  # plenty of spikes
+    x = binary_stream(300, 20, seed=2, p=0.2).double()
+    with torch.no_grad():
+        ours, spikes = model.run(x.unsqueeze(0))
+        stepped, _ = model.run(x.unsqueeze(0), stepwise=True)
+    assert 0.01 < float(spikes.mean()) < 0.5
+    torch.testing.assert_close(ours[0], reference_outputs(model, x), rtol=1e-9, atol=1e-12)
+    torch.testing.assert_close(stepped, ours, rtol=1e-12, atol=1e-14)
+
+
+@pytest.mark.parametrize("heads", [tiny.CONFIG.readout_taus, big.CONFIG.readout_taus])
+def test_fused_training_loops_give_the_same_outputs_and_gradients(heads):
+    """The training path (hand-written BPTT) equals autograd through the evaluated path."""
+    torch.manual_seed(0)
+    model = RSNN(10, 2, RSNNConfig(hidden=16, readout_taus=heads)).double().train()
+    with torch.no_grad():
+        model.fc_in.weight.mul_(5.0)
+    x = binary_stream(150, 10, seed=1, p=0.2).double().reshape(3, 50, 10)
+    y = torch.randn(3, 50, 2, dtype=torch.float64)
+    results = []
+    for fused in (False, True):
+        model.zero_grad()
+        torch.manual_seed(7)  # the same dropout masks
+        pred, spikes = model.run(x, fused=fused)
+        (((pred - y) ** 2).mean() + 0.3 * spikes.mean(1).pow(2).mean()).backward()
+        results.append((pred.detach(), spikes.detach(), {k: p.grad.clone() for k, p in model.named_parameters()}))
+    (p0, s0, g0), (p1, s1, g1) = results
+    assert 0.02 < float(s0.mean()) < 0.5 and torch.equal(s0, s1)
+    torch.testing.assert_close(p1, p0, rtol=1e-12, atol=1e-14)
+    for name in g0:  # the module path's surrogate (snnTorch) returns float32 spikes: 1e-7 relative
+        assert float(g0[name].abs().max()) > 0, name
+        torch.testing.assert_close(g1[name], g0[name], rtol=1e-5, atol=1e-6 * float(g0[name].abs().max()), msg=name)
+
+
+def test_half_precision_runs_the_same_network():
+    torch.manual_seed(3)
+    model = RSNN(32, 2, tiny.CONFIG).eval()
+    with torch.no_grad():
+        model.fc_in.weight.mul_(4.0)
+        for p in model.parameters():  # values that float16 holds exactly
+            p.copy_(p.half().float())
+    x = binary_stream(200, 32, seed=4)
+    with torch.no_grad():
+        full = model(x.unsqueeze(0))
+        half = copy.deepcopy(model).half()(x.unsqueeze(0))
+    assert half.dtype == torch.float32 and half.shape == full.shape
+    assert float((half - full).abs().max()) < 0.05 * float(full.abs().max()) + 1e-3
+
+
+# --- NeuroBench counts ----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("C", [96, 192])
+def test_neurobench_counts_tiny_and_big_as_published(C):
+    set_seed(0)
+    tiny_model = tiny.ENTRY.build(C, 2, tiny.CONFIG).eval()
+    m = neurobench(tiny_model, binary_stream(40, C))
+    weights = 64 * C + 64 * 64 + 2 * 64
+    assert m["Footprint"] == 4 * (weights + 132) and m["ParameterCount"] == weights + 132
+    assert m["SynapticOperations"]["Dense"] == weights and m["SynapticOperations"]["Effective_MACs"] == 0
+    assert 0 < m["ActivationSparsity"] <= 1 and m["MembraneUpdates"] > 0
+    assert published_transform(tiny_model) is tiny_model and neurobench(tiny_model, binary_stream(40, C))["Footprint"] == 2 * (weights + 132)
+    big_model = big.ENTRY.build(C, 2, big.CONFIG).eval()
+    m = neurobench(big_model, binary_stream(4, C), [SynapticOperations])
+    assert Footprint()(TorchModel(big_model)) == pub.PUBLISHED["bigrsnn"]["indy_20160622_01" if C == 96 else "loco_20170210_03"]["Footprint"]
+    assert m["SynapticOperations"]["Dense"] == pub.PUBLISHED["bigrsnn"]["indy_20160622_01" if C == 96 else "loco_20170210_03"]["Dense"]
+
+
+def test_activation_sparsity_counts_hidden_spikes_and_readout_crossings():
+    set_seed(0)
+    model = tiny.ENTRY.build(96, 2, tiny.CONFIG).eval()
+    with torch.no_grad():
+        model.fc_in.weight.mul_(5.0)
+    x = binary_stream(100, 96)
+    with torch.no_grad():
+        pred, spikes = model.run(x.unsqueeze(0))
+    readout_mem = torch.cat([torch.zeros(1, 2), pred[0, :-1]])  # membrane before each update
+    active = float(spikes.sum()) + float((readout_mem > 1).sum())
+    assert neurobench(model, x)["ActivationSparsity"] == pytest.approx(1 - active / (100 * 66), abs=1e-12)
+
+
+# --- variants -------------------------------------------------------------------------------
+
+
+def test_iterative_pruning_keeps_per_layer_floor_rates_and_fp16_keeps_the_zeros():
+    rec = make_recording(24, 2400, seed=5)
+    cfg = tiny.ENTRY.make_config(quick=True)
+    data = ReachingData(rec, tiny.ENTRY.windows_for(cfg), seed=0)
+    set_seed(0)
+    model = tiny.ENTRY.build(24, 2, cfg)
+    tiny.ENTRY.train(model, data, cfg)
+    pruned = tiny.ENTRY.variant("pruned").apply(copy.deepcopy(model), data, cfg)
+    summary = pruned.pruning_summary
+    rate = summary["rate"]
+    assert summary["steps"] and summary["steps"][0]["rate"] == cfg.prune_start
+    assert rate in [0.0] + [s["rate"] for s in summary["steps"] if s["kept"]] and rate <= cfg.prune_max
+    for layer in (pruned.fc_in, pruned.fc_rec, pruned.fc_out):
+        assert int((layer.weight == 0).sum()) >= math.floor(rate * layer.weight.numel() + 1e-9)
+        assert not layer.weight._backward_hooks  # masks released
+    if rate:
+        assert summary["val_r2"] >= summary["val_r2_unpruned"] * (1 - cfg.prune_tolerance) - 1e-12
+    zeros = [(layer.weight == 0) for layer in (pruned.fc_in, pruned.fc_rec, pruned.fc_out)]
+    half = tiny.ENTRY.variant("pruned-fp16").step(copy.deepcopy(pruned), data, cfg)
+    assert all(p.dtype == torch.float16 for p in half.parameters())
+    assert all(torch.equal(z, layer.weight == 0) for z, layer in zip(zeros, (half.fc_in, half.fc_rec, half.fc_out)))
+    assert Footprint()(TorchModel(half)) == 2 * sum(p.numel() for p in half.parameters())
+    assert torch.isfinite(data.predict(half, "test", streaming=True)).all()
