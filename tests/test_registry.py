@@ -80,3 +80,41 @@ def test_near_match_suggestions_and_resolve(clean_registry):
         registry.resolve(["aegru-prund"])
     e = registry.get("aegru")
     assert e.make_config(quick=False).epochs == 3 and e.row_id("pruned") == "aegru-pruned"
+
+
+def test_names_must_be_plain_words(clean_registry):
+    for bad in ("tiny reach", "a/b", ".hidden", "", "x\n"):
+        with pytest.raises(RegistryError, match="must be a word"):
+            registry.register(entry(bad))
+    with pytest.raises(RegistryError, match="variant name 'half rate' must be a word"):
+        registry.register(entry(variants=(Variant("half rate", lambda m, d, c: m),)))
+    with pytest.raises(RegistryError, match="published_transform is not callable"):
+        registry.register(entry(published_transform="float16"))
+
+
+def test_one_module_loader_with_deterministic_names(clean_registry, tmp_path):
+    """User modules are named from the md5 of their path (the same in every process; never
+    hash(), which Python randomises), and load_entry re-imports a file after a reset."""
+    import subprocess
+    import sys
+
+    (tmp_path / "mine.py").write_text(textwrap.dedent("""
+        import dataclasses
+        from bench.registry import Entry, register
+        from bench.windows import Windows
+        @dataclasses.dataclass
+        class C:
+            e: int = 1
+        register(Entry(name="mine", task="reaching", kind="submission", version="1", build=print, train=print, config=C(), windows=Windows()))
+    """))
+    name = registry.user_module_name(tmp_path / "mine.py")
+    code = f"from bench.registry import user_module_name; print(user_module_name({str(tmp_path / 'mine.py')!r}))"
+    other = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, env={"PYTHONHASHSEED": "123", "PATH": ""})
+    assert other.stdout.strip() == name and name.endswith("_mine")
+    assert registry.load_entry("mine", tmp_path / "mine.py").name == "mine"
+    assert name in sys.modules
+    registry._reset_for_tests()
+    assert registry.load_entry("mine", tmp_path / "mine.py").name == "mine"  # runs the file again
+    (tmp_path / "exits.py").write_text("import sys\nsys.exit(1)\n")
+    with pytest.raises(RegistryError, match=r"exits\.py: failed to import: SystemExit"):
+        registry.discover(packages=(), extra_dirs=[tmp_path])

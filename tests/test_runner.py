@@ -14,9 +14,9 @@ from torch import nn
 
 from bench import registry
 from bench import results as store
-from bench.registry import Entry, Variant
 from bench.data.recording import RecordingRef
 from bench.execution import RunSpec, execute
+from bench.registry import Entry, Variant
 from bench.training import fit_regressor
 from bench.windows import Windows
 
@@ -156,3 +156,42 @@ def test_dropped_in_submission_is_listed_trained_evaluated_ranked(session, tmp_p
 def test_registry_modules_all_build(session):
     """Every registered entry builds for 96 channels (parametrised tests live in test_all_entries)."""
     assert registry.discover()
+
+
+def test_published_weights_take_session_and_seed_and_the_transform_applies(tmp_path):
+    """--weights published: (session, seed) -> state dict, loaded strictly, then the entry's
+    published_transform; only for real NeuroBench session names."""
+    import h5py
+
+    from bench.data.matfile import write_reaching_mat
+    from bench.data.synth_reaching import SynthConfig, generate
+
+    session = "indy_20160630_01"  # a file in the real layout, without generator marks, under a real name
+    path = tmp_path / f"{session}.mat"
+    write_reaching_mat(path, generate(SynthConfig(name="sim_pub", n_channels=96, duration_s=40.0, seed=3)))
+    with h5py.File(path, "r+") as f:
+        for k in [k for k in f.attrs if k.startswith("bench_")]:
+            del f.attrs[k]
+    calls = []
+    reference = Linear(96, 2)
+    with torch.no_grad():
+        reference.fc.weight.normal_(0, 0.01)
+
+    def weights(name, seed):
+        calls.append((name, seed))
+        return reference.state_dict()
+
+    def transform(model):
+        calls.append("transform")
+        return model.double().float()
+
+    entry = dataclasses.replace(ENTRY, published_weights=weights, published_transform=transform)
+    spec = RunSpec(entry, ["base"], RecordingRef(session, path, False), seed=4, weights="published")
+    out = execute(spec, tmp_path / "store")
+    assert out.status == "ok", out.message
+    assert calls == [(session, 4), "transform"]
+    r = store.read(out.paths[0])
+    assert r["row"] == "runner-linear-nbweights" and r["identity"]["weights"] == "published" and "train_s" not in r["timing"]
+    fake = RunSpec(entry, ["base"], RecordingRef("sim_pub", path, True), weights="published")
+    bad = execute(fake, tmp_path / "store")
+    assert bad.status == "error" and "only for the real NeuroBench sessions" in bad.message

@@ -65,3 +65,32 @@ def test_prune_sweep_trains_once_and_macs_fall(mem_recording, tmp_path, monkeypa
     assert stored[0.0]["metrics"]["Footprint"] == stored[0.9]["metrics"]["Footprint"]
     md = (res / "sweeps" / "prune_aegru-pruned_sweep-prune-quick.md").read_text()
     assert "0.5" in md and SYNTHETIC_NOTE in md
+
+
+def test_prune_sweep_with_two_jobs_trains_in_workers_and_matches_one_job(tmp_path):
+    """`sweep prune aegru --jobs 2`: the shared training is a plain RunSpec field, so the specs
+    travel to spawned workers; each point equals the in-process run."""
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    from tests.fault_entries import _support as sup
+
+    tiny = sup.tiny_mat(tmp_path)
+    args = ["sweep", "prune", "aegru", "--rates", "0", "0.5", "--quick", "--data-dir", str(tiny.parent), "-r", tiny.stem]
+    repo = Path(__file__).resolve().parent.parent
+    out = subprocess.run([sys.executable, "-m", "bench", *args, "--jobs", "2", "--results", str(tmp_path / "jobs2")], cwd=repo,
+                         env=dict(os.environ, BENCH_PROGRESS="0"), capture_output=True, text=True, timeout=600)
+    assert out.returncode == 0, out.stdout + out.stderr
+    one = _parse([*args[1:], "--results", str(tmp_path / "jobs1")])
+    assert one.func(one) == 0
+    by_rate = {}
+    for name in ("jobs1", "jobs2"):
+        for r in store.load(tmp_path / name, tag="sweep-prune-quick"):
+            by_rate.setdefault(r["overrides"]["prune_rate"], []).append(r)
+    assert sorted(by_rate) == [0.0, 0.5]
+    for rate, (a, b) in by_rate.items():
+        assert a["status"] == b["status"] == "ok"
+        assert a["metrics"] == b["metrics"], rate
+        assert a["identity_hash"] == b["identity_hash"]
