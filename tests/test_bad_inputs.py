@@ -140,6 +140,63 @@ def _backwards_clock(f: h5py.File) -> None:
     _replace(f, "t", t)
 
 
+def _set_name_cell(f: h5py.File, i: int, data: np.ndarray, matlab_class: str = "char") -> None:
+    """Point chan_names{i} at a new cell value (HDF5 references are addresses: a new object)."""
+    ds = f["#refs#"].create_dataset(f"bench_bad_{i}", data=data)
+    ds.attrs["MATLAB_class"] = np.bytes_(matlab_class)
+    refs = f["chan_names"][()]
+    refs[0, i] = ds.ref
+    attrs = dict(f["chan_names"].attrs)
+    del f["chan_names"]
+    f.create_dataset("chan_names", data=refs, dtype=h5py.ref_dtype).attrs.update(attrs)
+
+
+def _codes(text: str, dtype=np.uint16) -> np.ndarray:
+    return np.array([ord(c) for c in text], dtype=dtype)[:, None]
+
+
+def _one_segment(f: h5py.File) -> None:
+    _replace(f, "target_pos", np.full(f["target_pos"].shape, 30.0))
+
+
+def _no_spikes(f: h5py.File) -> None:
+    empty = f["#refs#"].create_dataset("bench_empty", data=np.zeros(2, np.uint64))
+    empty.attrs["MATLAB_class"] = np.bytes_("double")
+    empty.attrs["MATLAB_empty"] = np.uint8(1)
+    refs = f["spikes"][()]
+    refs[...] = empty.ref
+    attrs = dict(f["spikes"].attrs)
+    del f["spikes"]
+    f.create_dataset("spikes", data=refs, dtype=h5py.ref_dtype).attrs.update(attrs)
+
+
+def _clock_elsewhere(f: h5py.File) -> None:
+    _replace(f, "t", f["t"][()] + 10_000.0)  # a regular clock, but hours after every spike
+
+
+def _still_cursor(f: h5py.File) -> None:
+    _replace(f, "cursor_pos", np.full(f["cursor_pos"].shape, 12.5))
+
+
+def _forge(f: h5py.File, name: str, shape: tuple[int, ...], compressed: bool) -> None:
+    """Replace ``name`` by a dataset that declares ``shape`` but stores (almost) nothing."""
+    attrs = dict(f[name].attrs)
+    del f[name]
+    kw = {"chunks": (1, 1 << 16), "compression": "gzip"} if compressed else {}
+    f.create_dataset(name, shape=shape, dtype=np.float64, **kw).attrs.update(attrs)
+
+
+def _forge_cell(f: h5py.File) -> None:
+    ds = f["#refs#"].create_dataset("bench_huge", shape=(1, 3_000_000_000), dtype=np.float64,
+                                    chunks=(1, 1 << 16), compression="gzip")
+    ds.attrs["MATLAB_class"] = np.bytes_("double")
+    refs = f["spikes"][()]
+    refs[0, 5] = ds.ref
+    attrs = dict(f["spikes"].attrs)
+    del f["spikes"]
+    f.create_dataset("spikes", data=refs, dtype=h5py.ref_dtype).attrs.update(attrs)
+
+
 READING_CASES: dict[str, tuple[Callable[[Path, Path], Path], tuple[str, ...]]] = {
     "truncated": (lambda s, d: _write(d, s.read_bytes()[: s.stat().st_size // 2]), ()),
     "not-hdf5": (lambda s, d: _write(d, b"subject,trial\nindy,1\n"), ()),
@@ -152,6 +209,23 @@ READING_CASES: dict[str, tuple[Callable[[Path, Path], Path], tuple[str, ...]]] =
     "irregular-clock": (lambda s, d: _edit(s, d, _jitter_clock), ("'t'", "4 ms")),
     "backwards-clock": (lambda s, d: _edit(s, d, _backwards_clock), ("'t'", "increasing")),
     "missing-file": (lambda s, d: d, ("no such file",)),
+    # character data of the wrong MATLAB type or impossible code points in chan_names
+    "chan-names-double": (lambda s, d: _edit(s, d, lambda f: _set_name_cell(f, 3, np.array([[77.0], [49.0]]), "double")), ("'chan_names'", "class 'double'")),
+    "chan-names-float-codes": (lambda s, d: _edit(s, d, lambda f: _set_name_cell(f, 3, np.array([[77.0], [49.0]]))), ("'chan_names'", "float64 data")),
+    "chan-names-surrogate": (lambda s, d: _edit(s, d, lambda f: _set_name_cell(f, 2, np.array([[77], [0xD800], [49]], np.uint16))), ("'chan_names'", "impossible character")),
+    "chan-names-control-char": (lambda s, d: _edit(s, d, lambda f: _set_name_cell(f, 2, _codes("M1\x07"))), ("'chan_names'", "non-printable", "U+0007")),
+    "chan-names-code-too-large": (lambda s, d: _edit(s, d, lambda f: _set_name_cell(f, 2, _codes("M1", np.uint32) + np.uint32(70_000))), ("'chan_names'", "70077", "outside")),
+    "chan-names-negative-code": (lambda s, d: _edit(s, d, lambda f: _set_name_cell(f, 2, -_codes("M1", np.int32))), ("'chan_names'", "-77", "outside")),
+    # a session that cannot be split as the task needs, no spikes, a cursor that never moves
+    "one-reach-segment": (lambda s, d: _edit(s, d, _one_segment), ("'target_pos'", "train split is empty", "1 reach segment(s)")),
+    "no-spikes-at-all": (lambda s, d: _edit(s, d, _no_spikes), ("'spikes'", "no spike times at all")),
+    "spikes-outside-the-clock": (lambda s, d: _edit(s, d, _clock_elsewhere), ("'spikes'", "none of its", "within variable 't'")),
+    "cursor-never-moves": (lambda s, d: _edit(s, d, _still_cursor), ("'cursor_pos'", "R2 is undefined")),
+    # sizes declared inside a file that the file cannot hold (refused before allocating)
+    "forged-clock-size-compressed": (lambda s, d: _edit(s, d, lambda f: _forge(f, "t", (1, 2_000_000_000), True)), ("variable 't'", "impossible")),
+    "forged-clock-size-contiguous": (lambda s, d: _edit(s, d, lambda f: _forge(f, "t", (1, 2_000_000_000), False)), ("variable 't'", "impossible")),
+    "forged-position-size": (lambda s, d: _edit(s, d, lambda f: _forge(f, "cursor_pos", (2, 10_000), False)), ("variable 'cursor_pos'", "impossible")),
+    "forged-spike-cell-size": (lambda s, d: _edit(s, d, _forge_cell), ("'spikes'", "impossible")),
 }
 
 
@@ -173,6 +247,125 @@ def test_bad_reaching_file(case, tiny, store_copy, tmp_path):
     out, crash = _sweep(sup.spec("fault_tiny", bad, seed=0), tiny, root, seed=7)
     clear = not direct and out is not None and out.status == "error" and bad.name in out.message
     _verdict(clear, bool(crash), _lost(root, before), crash or direct or (out.message if out else ""))
+
+
+FORGED = ("forged-clock-size-compressed", "forged-clock-size-contiguous", "forged-spike-cell-size")
+
+
+@pytest.mark.parametrize("case", FORGED)
+def test_forged_sizes_never_allocate(case, tiny, tmp_path):
+    """A file under 1 MB that declares gigabytes is refused while bench has allocated almost nothing."""
+    import tracemalloc
+
+    from bench.data.reaching import RecordingError, load_reaching
+
+    bad = READING_CASES[case][0](tiny, tmp_path / f"{case}.mat")
+    size = bad.stat().st_size
+    tracemalloc.start()
+    try:
+        with pytest.raises(RecordingError) as err:
+            load_reaching(bad, cache=False)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    clear = size < 1_000_000 and bad.name in str(err.value) and peak < 16_000_000
+    _verdict(clear, False, 0, f"file {size} bytes, peak allocation {peak} bytes: {err.value}")
+
+
+def _segments_at(f: h5py.File, bounds: list[int]) -> None:
+    """Targets that change right after each sample in ``bounds`` (NeuroBench's segment ends)."""
+    k = f["target_pos"].shape[1]
+    target = np.zeros((2, k))
+    for j, b in enumerate(bounds):
+        target[:, b + 1:] = 10.0 * (j + 1)
+    _replace(f, "target_pos", target)
+
+
+def test_split_shorter_than_the_entry_window(tiny, store_copy, tmp_path):
+    """A validation split of 5 samples under an entry whose windows span 10: refused before
+    training (the task calls bench.data.reaching.check_usable with the entry's window)."""
+    from bench.data.reaching import RecordingError, check_usable, load_reaching
+
+    root, before = store_copy
+    bad = _edit(tiny, tmp_path / "short-val.mat", lambda f: _segments_at(f, [3999, 7999, 8004]))
+    rec = load_reaching(bad, cache=False)  # usable in itself
+    assert len(rec.split["val"]) == 5
+    problem = ""
+    try:
+        check_usable(rec, 10)
+        problem = "check_usable raised nothing"
+    except RecordingError as exc:
+        if not all(w in str(exc) for w in (bad.name, "val split holds 5 samples", "input window of 10 samples")):
+            problem = f"unclear: {exc}"
+    out, crash = _sweep(sup.spec("fault_tiny", bad, seed=0), tiny, root, seed=16)
+    clear = not problem and out is not None and out.status == "error" and "input window" in out.message and bad.name in out.message
+    _verdict(clear, bool(crash), _lost(root, before), crash or problem or (out.message if out else ""))
+
+
+# --- caches: a damaged entry is rebuilt from its source with a note, never a permanent failure --
+
+
+def _damage(path: Path, how: str) -> None:
+    data = path.read_bytes()
+    if how == "truncated":
+        path.write_bytes(data[: len(data) // 2])
+    elif how == "garbage":
+        path.write_bytes(b"\x00garbage" * 50)
+    else:  # one flipped byte in the middle (a zip member's CRC catches it)
+        mid = len(data) // 2
+        path.write_bytes(data[:mid] + bytes([data[mid] ^ 0xFF]) + data[mid + 1:])
+
+
+@pytest.mark.parametrize("how", ["truncated", "garbage", "flipped"])
+def test_damaged_reaching_cache_is_rebuilt(how, tiny, tmp_path, monkeypatch, capsys):
+    from bench.data.reaching import load_reaching
+
+    monkeypatch.setenv("BENCH_CACHE", str(tmp_path / "cache"))
+    first = load_reaching(tiny)
+    (entry,) = (tmp_path / "cache" / "binned").glob("*.npz")
+    _damage(entry, how)
+    capsys.readouterr()
+    again = load_reaching(tiny)
+    note = capsys.readouterr().err
+    third = load_reaching(tiny)  # the rebuilt entry is used from now on
+    clear = (np.array_equal(again.spikes, first.spikes) and np.array_equal(again.labels, first.labels)
+             and not again.extra.get("from_cache") and third.extra.get("from_cache")
+             and "note: cache entry" in note and entry.name in note and tiny.name in note)
+    _verdict(clear, False, 0, f"note: {note!r}")
+
+
+@pytest.mark.parametrize("record", ["truncated JSON", "[1, 2]", '{"md5": "not-a-digest"}'])
+def test_damaged_md5_record_is_rebuilt(record, tiny, tmp_path, monkeypatch, capsys):
+    import hashlib
+
+    from bench.data import io
+
+    monkeypatch.setenv("BENCH_CACHE", str(tmp_path / "cache"))
+    digest = io.file_md5(tiny)
+    (side,) = (tmp_path / "cache" / "md5").glob("*.json")
+    side.write_text('{"path": "' if record == "truncated JSON" else record)
+    capsys.readouterr()
+    again = io.file_md5(tiny)
+    note = capsys.readouterr().err
+    clear = (again == digest == hashlib.md5(tiny.read_bytes()).hexdigest() and "note: cache entry" in note
+             and io.known_md5(tiny) == digest)
+    _verdict(clear, False, 0, f"md5 {again}, note {note!r}")
+
+
+@pytest.mark.parametrize("how", ["truncated", "garbage", "flipped"])
+def test_damaged_grasp_cache_is_rebuilt(how, tmp_path, monkeypatch, capsys):
+    grasp = pytest.importorskip("bench.data.grasp")
+    monkeypatch.setenv("BENCH_CACHE", str(tmp_path / "cache"))
+    src = _write_neo(tmp_path / "good.neo.mat")
+    first = grasp.load_grasp(src)
+    (entry,) = (tmp_path / "cache" / "grasp").glob("*.npz")
+    _damage(entry, how)
+    capsys.readouterr()
+    again = grasp.load_grasp(src)
+    note = capsys.readouterr().err
+    clear = (np.array_equal(again.counts, first.counts) and np.array_equal(again.phase_times, first.phase_times, equal_nan=True)
+             and "note: cache entry" in note and src.name in note)
+    _verdict(clear, False, 0, f"note: {note!r}")
 
 
 # --- grasp files (.neo.mat) -------------------------------------------------------------------
@@ -204,7 +397,31 @@ def _write_neo(path: Path, annotations: bool = True, events: bool = True, n_tria
     return path
 
 
+def _write_neo_changed(path: Path, change: Callable) -> Path:
+    """The tiny grasp file, its neo Block changed by ``change(block)`` before writing."""
+    import neo
+
+    tmp = _write_neo(path.with_name("src-" + path.name))
+    block = neo.io.NeoMatlabIO(str(tmp)).read_block()
+    change(block)
+    neo.io.NeoMatlabIO(str(path)).write_block(block)
+    return path
+
+
+def _stretch_last_trial(block, t_stop: float) -> None:
+    import quantities as pq
+
+    seg = block.segments[-1]
+    seg.spiketrains[:] = [st.__class__(st.times, t_start=st.t_start, t_stop=t_stop * pq.s, name=st.name)
+                          for st in seg.spiketrains]
+
+
 GRASP_CASES: dict[str, tuple[Callable[[Path], Path], tuple[str, ...]]] = {
+    "obj-nan": (lambda d: _write_neo_changed(d, lambda b: b.segments[1].annotate(obj=float("nan"))), ("trial 1", "'obj' = nan")),
+    "obj-inf": (lambda d: _write_neo_changed(d, lambda b: b.segments[2].annotate(obj=float("inf"))), ("trial 2", "'obj' = inf")),
+    "obj-huge": (lambda d: _write_neo_changed(d, lambda b: b.segments[0].annotate(obj=1e300)), ("trial 0", "'obj' = 1e+300")),
+    "correct-nan": (lambda d: _write_neo_changed(d, lambda b: b.segments[1].annotate(correct=float("nan"))), ("trial 1", "'correct' = nan")),
+    "trial-span-absurd": (lambda d: _write_neo_changed(d, lambda b: _stretch_last_trial(b, 1e12)), ("trial 2", "spans", "longer than the 600 s")),
     "missing-annotations": (lambda d: _write_neo(d, annotations=False), ("obj",)),
     "missing-events": (lambda d: _write_neo(d, events=False), ("events",)),
     "truncated": (lambda d: _write(d, _write_neo(d).read_bytes()[:700]), ()),

@@ -306,7 +306,7 @@ def check_usable(recording: Recording, min_samples: int = 1) -> None:
             dropped = " after inactive segments were removed" if rec.extra.get("remove_inactive") else ""
             raise RecordingError(
                 f"{where}: the {s} split is empty{dropped}: variable 'target_pos' defines {n_seg} "
-                f"reach segments (target changes), and train_ratio {rec.train_ratio:g} gives the "
+                f"reach segment(s) (target changes), and train_ratio {rec.train_ratio:g} gives the "
                 f"{s} split {per_split[s]} of them, holding no samples; the task needs samples in "
                 f"train, val and test"
             )

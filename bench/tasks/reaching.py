@@ -285,7 +285,11 @@ class ReachingTask:
         return reader.load_reaching(ref.path, input_mode=input_mode, train_ratio=train_ratio)
 
     def make_data(self, recording: Recording, entry, cfg, seed: int, quick: bool, device: str = "cpu", prime: bool = False) -> ReachingData:
-        return ReachingData(recording, entry.windows_for(cfg), seed=seed, quick=quick, device=device, prime=prime, warmup_zeros=entry.warmup_zeros, buffer_start=entry.buffer_start)
+        from bench.data.reaching import check_usable
+
+        windows = entry.windows_for(cfg)
+        check_usable(recording, windows.span)  # splits shorter than the window, R2 undefined: before training
+        return ReachingData(recording, windows, seed=seed, quick=quick, device=device, prime=prime, warmup_zeros=entry.warmup_zeros, buffer_start=entry.buffer_start)
 
     def evaluate(self, model, data: ReachingData, entry) -> EvalOutcome:
         return evaluate_reaching(model, data, entry)
