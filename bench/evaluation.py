@@ -13,7 +13,8 @@ the workload metrics; ``run_neurobench`` runs NeuroBench's Benchmark and returns
   one non-binary sample would turn a whole batch's ACs into MACs. ``SampleSynapticOperations``
   splits every hooked call into the calls a per-sample model makes (each vector a Linear layer
   receives; each batch row of a convolution or recurrent cell) and applies NeuroBench's rules to
-  each, counting in integers / float64 (NeuroBench's float32 sums of a large batch can round).
+  each (``bench.opcount``), in exact integer counts (NeuroBench's float32 sums of a large batch
+  can round).
 """
 
 from __future__ import annotations
@@ -35,6 +36,8 @@ from neurobench.metrics.utils.layers import single_layer_MACs
 from neurobench.metrics.workload import ActivationSparsity, SynapticOperations
 from neurobench.models import NeuroBenchModel, TorchModel
 from torch import nn
+
+from bench.opcount import binary_rows, cell_ops, linear_ops
 
 STATIC_METRICS = (Footprint, ConnectionSparsity, ParameterCount)
 GATED_CELLS = (nn.GRUCell, nn.LSTMCell)
@@ -71,11 +74,6 @@ def _guard(metric_cls: type, errors: dict[str, str], name: str | None = None) ->
 # --- operations counted as a per-sample model would be counted ---------------------------------
 
 
-def _binary_rows(rows: torch.Tensor) -> torch.Tensor:
-    """(n,) bool: rows whose every value is -1, 0 or 1 (NeuroBench's test for a spiking input)."""
-    return ((rows == 0) | (rows == 1) | (rows == -1)).all(1)
-
-
 def _take(args, mask: torch.Tensor):
     """The rows ``mask`` of a layer call's arguments (a tensor or nested tuples of tensors)."""
     if isinstance(args, tuple):
@@ -89,32 +87,15 @@ def _float64(args):
     return args.double() if isinstance(args, torch.Tensor) else args
 
 
-def linear_ops(layer: nn.Linear, x: torch.Tensor) -> tuple[int, int, int]:
-    """(dense, effective MACs, effective ACs) of ``layer`` on input ``x`` (..., F), each vector
-    of x counted as its own call: NeuroBench's rule (binary copy of the layer without bias on
-    the binarised input; a vector whose values are all in {-1, 0, 1} counts as ACs), in int64."""
-    rows = x.reshape(-1, x.shape[-1])
-    dense = rows.shape[0] * layer.in_features * layer.out_features
-    nnz_col = (layer.weight != 0).sum(0)  # (F,) synapses leaving each input
-
-    def effective(r: torch.Tensor) -> int:
-        return int(((r != 0).sum(0) * nnz_col).sum()) if len(r) else 0
-
-    binary = _binary_rows(rows)
-    if bool(binary.all()):
-        return dense, 0, effective(rows)
-    if not bool(binary.any()):
-        return dense, effective(rows), 0
-    return dense, effective(rows[~binary]), effective(rows[binary])
-
-
 class SampleSynapticOperations(SynapticOperations):
     """NeuroBench's SynapticOperations with every hooked call split into per-sample calls.
 
     Linear layers: each input vector is one call (a per-sample model's call, or one time step of
-    it). Convolutions and recurrent cells: each batch row is one call, counted by NeuroBench's own
-    ``single_layer_MACs`` on float64 copies of the layer, grouped into spiking and non-spiking
-    rows. Other layers (full nn.LSTM / nn.GRU) go to NeuroBench unchanged (it raises for them).
+    it). Recurrent cells: each batch row is one call (``bench.opcount``: NeuroBench's cell rules,
+    vectorised). Convolutions, and cell calls those rules do not cover: each batch row is one
+    call, counted by NeuroBench's own ``single_layer_MACs`` on float64 copies of the layer,
+    grouped into spiking and non-spiking rows. Other layers (full nn.LSTM / nn.GRU) go to
+    NeuroBench unchanged (it raises for them).
     """
 
     def __init__(self):
@@ -140,7 +121,7 @@ class SampleSynapticOperations(SynapticOperations):
         if x.dim() < 2:  # an unbatched call is one sample
             groups = [args]
         else:
-            binary = _binary_rows(x.reshape(x.shape[0], -1))
+            binary = binary_rows(x.reshape(x.shape[0], -1))
             groups = [_take(args, m) for m in (binary, ~binary) if bool(m.any())]
         layer64 = self._float64_copy(layer)
         dense = macs = acs = 0
@@ -159,8 +140,13 @@ class SampleSynapticOperations(SynapticOperations):
         for hook in model.connection_hooks:
             for call in hook.inputs:
                 args = call[0] if len(call) == 1 else call  # as NeuroBench unpacks a call
+                counted = None
                 if isinstance(hook.layer, nn.Linear) and isinstance(args, torch.Tensor):
-                    dense, macs, acs = linear_ops(hook.layer, args)
+                    counted = linear_ops(hook.layer, args)
+                elif isinstance(hook.layer, nn.RNNCellBase):
+                    counted = cell_ops(hook.layer, args)
+                if counted is not None:
+                    dense, macs, acs = counted
                 elif isinstance(hook.layer, (nn.Conv1d, nn.Conv2d, nn.Conv3d, nn.RNNCellBase)):
                     dense, macs, acs = self._neurobench_ops(hook.layer, args)
                 else:

@@ -7,7 +7,8 @@ from neurobench.metrics.workload import R2, SynapticOperations
 from neurobench.models import TorchModel
 from torch import nn
 
-from bench.evaluation import Batches, EvaluationError, linear_ops, run_neurobench
+from bench.evaluation import Batches, EvaluationError, run_neurobench
+from bench.opcount import gru_cell_ops, linear_ops, lstm_cell_ops
 from bench.registry import Entry
 from bench.tasks.reaching import ReachingData, evaluate_reaching, r2_score, stream_predictions
 from bench.windows import Windows
@@ -203,6 +204,30 @@ def test_cell_ops_equal_neurobench_per_row(cell_cls):
     assert ops["Effective_MACs"] * 20 == pytest.approx(macs, rel=1e-12)
     assert ops["Effective_ACs"] * 20 == pytest.approx(acs, rel=1e-12)
     assert acs > 0 and macs > 0
+
+
+@pytest.mark.parametrize("cell_cls", [nn.GRUCell, nn.LSTMCell])
+def test_cell_rules_equal_neurobench_on_edge_cases(cell_cls):
+    """Zero weights and biases, zero and signed states, all-zero and binary inputs: the vectorised
+    rules give NeuroBench's count row by row (dense, MACs, ACs)."""
+    torch.manual_seed(1)
+    cell = cell_cls(10, 6)
+    with torch.no_grad():
+        cell.weight_ih[cell.weight_ih.abs() < 0.1] = 0
+        cell.weight_hh[:, :2] = 0
+        cell.bias_ih[::3] = 0
+        cell.bias_hh[::2] = 0
+    x = mixed_rows(16, 10, 2)
+    h = torch.randn(16, 6).round()  # some exact zeros
+    h[:3] = 0
+    rows = [(x[i], h[i]) for i in range(16)]
+    if cell_cls is nn.LSTMCell:
+        c = torch.randn(16, 6).round()
+        c[5:8] = 0
+        rows = [(x[i], (h[i], c[i])) for i in range(16)]
+        assert lstm_cell_ops(cell, x, (h, c)) == per_row_neurobench(cell, rows)
+    else:
+        assert gru_cell_ops(cell, x, h) == per_row_neurobench(cell, rows)
 
 
 def test_batches_loader_slices_in_order():
