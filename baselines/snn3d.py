@@ -30,6 +30,7 @@ from baselines._common import (
     register_input_state,
     release_neuron_state,
 )
+from baselines._lif import leaky_integrate, leaky_scan, no_hooks
 from bench.registry import Entry, register
 from bench.tasks.reaching import ReachingData
 from bench.training import fit_regressor
@@ -82,6 +83,12 @@ class SNN3D(nn.Module):
         check_input(x, self.n_steps, self.n_inputs, "SNN3D")
         B = x.shape[0]
         cur1 = self.dropout(self.fc1(self.norm_layer(x)))  # (B, 7, H1)
+        if no_hooks(self):  # nothing observes the neurons: snnTorch's arithmetic, bit for bit, without its module overhead
+            # layer by layer (baselines/_lif.py); fc2 and fc3 still run once per step (same gradient sums)
+            spk1 = leaky_scan(self.lif1, cur1).unbind(1)  # 7 x (B, H1)
+            spk2 = leaky_scan(self.lif2, torch.stack([self.fc2(s) for s in spk1], 1)).unbind(1)
+            mem3 = leaky_integrate(self.lif3, torch.stack([self.fc3(s) for s in spk2], 1))[:, -1]
+            return mem3 * torch.cat([self.v_x, self.v_y])  # (B, 2)
         mem1 = x.new_zeros(B, self.fc1.out_features)
         mem2 = x.new_zeros(B, self.fc2.out_features)
         mem3 = x.new_zeros(B, self.fc3.out_features)

@@ -10,26 +10,23 @@ training split is kept as its raw window sums (uint8 when they fit: 1 byte per v
     x' = table[k]             the transform by table lookup: bit-identical to bench.windows
     t  = k (float)            the Poisson targets, with no inversion
 
-``fit_count_windows`` is the loop both entries train with: Adam (fused), cosine annealing,
-early stopping on validation R2 of the evaluated model, best weights restored.
+``fit_count_windows`` is the epoch both entries train with (on bench.training.fit): Adam
+(fused), cosine annealing, early stopping on validation R2 of the evaluated model.
 """
 
 from __future__ import annotations
 
-import copy
 import dataclasses
 import functools
 import math
-import time
 from collections.abc import Callable, Iterable
 
 import numpy as np
 import torch
 from torch import nn
-from tqdm import tqdm
 
 from bench.tasks.reaching import ReachingData
-from bench.training import show_progress
+from bench.training import fit
 from bench.windows import apply_transform
 
 GUIDE_BINS = 1024  # uniform-grid bins of the jitter's guide table (draws stay exact)
@@ -140,12 +137,11 @@ def fit_count_windows(
     desc: str = "train",
 ) -> dict:
     """Mini-batches of raw window counts -> jitter -> transform -> ``loss_fn(x, counts, y)``
-    with y the labels at the end of every window (B, N, 2). Adam (fused kernel) with cosine
-    annealing; each epoch ends with the validation R2 of ``model`` (the evaluated module);
-    training stops after ``patience`` epochs without a better one and the best weights are
-    restored (``val=None``: no early stopping, the last weights stay); ``keep`` is the module
-    whose weights are kept and restored (default ``model``; e.g. the model with its training
-    heads). ``hold(optimizer)`` lets a caller attach pruning masks. Returns a report (epochs run, best val R2, loss history)."""
+    with y the labels at the end of every window (B, N, 2), on bench.training.fit (early
+    stopping on the validation R2 of ``model``, the evaluated module; ``val=None``: every epoch,
+    last weights kept). Adam (fused kernel) with cosine annealing. ``keep`` is the module whose
+    weights are kept and restored (default ``model``; e.g. the model with its training heads);
+    ``hold(optimizer)`` lets a caller attach pruning masks. Returns fit's report."""
     counts = raw_counts(data, split).numpy()
     y = data.y_series(split)
     aug = CountAugment(jitter_p, int(counts.max()) if counts.size else 1, data.windows.transform)
@@ -155,13 +151,8 @@ def fit_count_windows(
     if hold is not None:
         hold(opt)
     sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=max(1, epochs))
-    best: tuple[float, dict | None, int] = (-math.inf, None, 0)
-    history: list[dict] = []
-    keep = keep if keep is not None else model
-    t0 = time.perf_counter()
-    bar = tqdm(range(epochs), desc=desc, leave=False, disable=not show_progress())
-    for epoch in bar:
-        model.train()
+
+    def train_epoch(epoch: int) -> float:
         perm = torch.randperm(len(counts), generator=gen)
         total = 0.0
         for i in range(0, len(counts), batch_size):
@@ -173,18 +164,10 @@ def fit_count_windows(
             opt.step()
             total += loss.item() * len(b)
         sched.step()
-        mean_loss = total / max(len(counts), 1)
-        score = data.r2(model, val) if val else float("nan")
-        history.append({"epoch": epoch + 1, "loss": mean_loss, "val_r2": score})
-        bar.set_postfix(loss=f"{mean_loss:.4f}", val_r2=f"{score:.3f}")
-        if val is None or score > best[0] or best[1] is None:
-            best = (score, copy.deepcopy(keep.state_dict()) if val else None, epoch + 1)
-        elif epoch + 1 - best[2] >= patience:
-            break
-    if val and best[1] is not None:
-        keep.load_state_dict(best[1])
-    return {"epochs_run": len(history), "best_epoch": best[2], "best_val_r2": best[0], "history": history,
-            "train_s": time.perf_counter() - t0}
+        return total / max(len(counts), 1)
+
+    validate = (lambda: data.r2(model, val)) if val else None
+    return fit(keep if keep is not None else model, train_epoch, validate, epochs=epochs, patience=patience, desc=desc)
 
 
 __all__ = ["raw_counts", "CountAugment", "poisson_nll_full", "fit_count_windows"]
