@@ -430,6 +430,13 @@ def _run(spec: RunSpec, chk: Check, head: dict, force: bool) -> RunOutcome:
             fields["timing"]["eval_s"] = time.perf_counter() - t0
             _unchanged(recording, fingerprint)
             fields.update(metrics=result.metrics, metric_errors=result.metric_errors, eval=result.extra)
+            stage = "deployment"  # latency, energy estimate, storage: failures are recorded inside, never raised
+            from bench import deploy
+
+            t0 = time.perf_counter()
+            budget = deploy.latency_budget(sum(fields["timing"].values()), len(chk.paths))
+            fields["deployment"] = deploy.measure(vmodel, data, entry, v, result.metrics, result.metric_errors, latency=getattr(spec, "latency", True), max_seconds=budget)
+            fields["timing"]["deploy_s"] = time.perf_counter() - t0
             primary = task.primary_metric
             if primary in result.metric_errors or primary not in result.metrics:
                 fields["error"] = {"stage": "metric", "message": f"{primary} failed", "traceback": result.metric_errors.get(primary, "")}
@@ -444,11 +451,26 @@ def _run(spec: RunSpec, chk: Check, head: dict, force: bool) -> RunOutcome:
             failures.append(f"{v}: {stage}: {type(exc).__name__}: {exc}")
             status = "error"
             _forget(exc)
-        write(path, record(head, spec, v, status, **fields), out)
+        payload = record(head, spec, v, status, **fields)
+        write(path, payload, out)
+        if status == "ok" and out.paths and out.paths[-1] == path:  # stored as the row's result
+            _save_checkpoint(path, vmodel, entry, v, cfg, data, payload, out)
     if failures:
         out.status = "error"
         out.message = "; ".join(filter(None, failures + [out.store_error]))
     return out
+
+
+def _save_checkpoint(path: Path, model, entry: Entry, variant: str, cfg, data, payload: dict, out: RunOutcome) -> None:
+    """The row's trained model beside its result (bench.deploy.checkpoints); a failure is a warning."""
+    from bench.deploy import checkpoints
+    from bench.deploy.commands import result_identity
+
+    try:
+        checkpoints.save(checkpoints.checkpoint_path(path), model, entry=entry, variant=variant, cfg=cfg,
+                         n_inputs=data.n_inputs, n_outputs=data.n_outputs, identity=result_identity(payload))
+    except Exception as exc:  # noqa: BLE001 - the result is stored; the checkpoint is a convenience
+        out.warnings.append(f"{path}: checkpoint not saved: {type(exc).__name__}: {exc}")
 
 
 def _settle_data_identity(spec: RunSpec, chk: Check, head: dict, recording) -> None:
