@@ -31,6 +31,7 @@ import numpy as np
 import snntorch as snn
 import torch
 from neurobench.benchmarks import Benchmark
+from neurobench.metrics.abstract.workload_metric import AccumulatedMetric
 from neurobench.metrics.static import ConnectionSparsity, Footprint, ParameterCount
 from neurobench.metrics.utils.layers import single_layer_MACs
 from neurobench.metrics.workload import ActivationSparsity, SynapticOperations
@@ -279,6 +280,57 @@ def run_neurobench(
     for name in errors:
         metrics.pop(name, None)
     return EvalOutcome(metrics=metrics, metric_errors=errors, extra={"notes": notes} if notes else {})
+
+
+@dataclass
+class CountedPass:
+    """A model's own evaluation pass: its outputs and what run_neurobench's hooks would count.
+
+    A fast path a model may offer (e.g. sharing work between overlapping windows). ``ops`` are
+    SampleSynapticOperations' totals over all samples (dense, MACs, ACs); ``gate_zeros`` /
+    ``gate_total`` what CellGateSparsity counts. ``counted_outcome`` scores it exactly as
+    ``run_neurobench`` scores the hooked pass (each model's tests prove the two equal).
+    """
+
+    outputs: torch.Tensor  # (n, K), in sample order
+    ops: tuple[int, int, int]
+    gate_zeros: int
+    gate_total: int
+
+
+def counted_outcome(net: nn.Module, counted: CountedPass, preds: torch.Tensor, labels: torch.Tensor, workload: Iterable[type], batch_size: int) -> EvalOutcome:
+    """EvalOutcome of a CountedPass, equal to run_neurobench's on the same samples with a
+    loader of ``batch_size``: static metrics through NeuroBench's Benchmark; SynapticOperations
+    and the gate sparsity from the counts; other workload metrics (no hooks) called by batch and
+    combined with NeuroBench's arithmetic (batch-weighted mean, or an accumulated metric's last
+    value). A metric that raises is an error, never a number."""
+    if has_activation_hooks(net, spiking=False):
+        raise ValueError("a counted pass cannot stand in for ActivationSparsity's hooks on nn.ReLU / nn.Sigmoid modules")
+    outcome = run_neurobench(net, Batches(labels[:0], labels[:0]), [])  # static metrics only
+    n = len(labels)
+    for metric in workload:
+        name = metric.__name__
+        try:
+            if metric is SynapticOperations:
+                dense, macs, acs = counted.ops
+                value = {"Effective_MACs": macs / n, "Effective_ACs": acs / n, "Dense": dense / n}
+            elif metric is ActivationSparsity:
+                if counted.gate_total == 0:
+                    raise EvaluationError("no recurrent cell ran during evaluation: gate sparsity not measured")
+                value = counted.gate_zeros / counted.gate_total
+                outcome.extra.setdefault("notes", {})["ActivationSparsity"] = CellGateSparsity.NOTE
+            else:
+                m, value = metric(), 0.0
+                if getattr(m, "requires_hooks", False):
+                    raise ValueError(f"{name} needs NeuroBench's hooks: a counted pass cannot provide it")
+                for i in range(0, n, batch_size):
+                    result = m(None, preds[i:i + batch_size], (None, labels[i:i + batch_size]))
+                    b = len(labels[i:i + batch_size])
+                    value = result if isinstance(m, AccumulatedMetric) else value + (result * b) / n
+            outcome.metrics[name] = _plain(value)
+        except Exception:
+            outcome.metric_errors[name] = traceback.format_exc()
+    return outcome
 
 
 class CellGateSparsity:

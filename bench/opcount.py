@@ -71,21 +71,29 @@ def _lstm_rows(out: torch.Tensor, bias: torch.Tensor | float, c: torch.Tensor) -
     return ifgo + c1.sum(1) + (o & (c1 != 0)).sum(1)
 
 
-def lstm_cell_ops(cell: nn.LSTMCell, x: torch.Tensor, state: tuple[torch.Tensor, torch.Tensor], ih: torch.Tensor | None = None) -> Ops:
-    """Operations of ``cell`` on x (n, I) with ``state`` (h, c) (n, H) each. ``ih``: x's binary
-    products with the binary input weights, (n, 4H), when already computed (e.g. once per
-    input row shared by overlapping windows)."""
-    if ih is None:
-        ih = _nonzero(x) @ _nonzero(cell.weight_ih).t()
+def lstm_cell_ops(cell: nn.LSTMCell, x: torch.Tensor, state: tuple[torch.Tensor, torch.Tensor]) -> Ops:
+    """Operations of ``cell`` on x (n, I) with ``state`` (h, c) (n, H) each."""
+    return lstm_rows_ops(cell, input_products(cell, x), binary_rows(x), state)
+
+
+def input_products(cell: nn.RNNCellBase, x: torch.Tensor) -> torch.Tensor:
+    """(n, gates * H): products of x's non-zero values with the cell's non-zero input weights."""
+    return _nonzero(x) @ _nonzero(cell.weight_ih).t()
+
+
+def lstm_rows_ops(cell: nn.LSTMCell, ih: torch.Tensor, spiking: torch.Tensor, state: tuple[torch.Tensor, torch.Tensor]) -> Ops:
+    """``lstm_cell_ops`` from the rows' ``input_products`` and spiking flags (computed once per
+    distinct input row when overlapping windows share them)."""
     hb, cb = _nonzero(state[0]), _nonzero(state[1])
     b_ih, b_hh = _bias(cell, ones=False)
-    macs, acs = _split(_lstm_rows(ih + hb @ _nonzero(cell.weight_hh).t(), b_ih + b_hh, cb), binary_rows(x))
-    # dense: weights and x set to ones; NeuroBench binarises (not ones) the nested (h, c) pair
-    n, H = x.shape[0], cell.hidden_size
-    ones = float(cell.input_size) + hb.sum(1, keepdim=True)
-    b_ih, b_hh = _bias(cell, ones=True)
-    dense = _lstm_rows(ones.expand(n, 4 * H), b_ih + b_hh, cb)
-    return int(dense.to(torch.int64).sum()), macs, acs
+    macs, acs = _split(_lstm_rows(ih + hb @ _nonzero(cell.weight_hh).t(), b_ih + b_hh, cb), spiking)
+    # dense: weights and x set to ones, NeuroBench binarises (not ones) the nested (h, c) pair.
+    # Every gate product is then I + nnz(h) >= 1, so every binarised gate is 1: the row counts
+    # 4H (I + nnz(h)) products, f*c + i*g = c + 1 (nnz(c) + H), and o * [c1 != 0] = H.
+    H = cell.hidden_size
+    nnz_h, nnz_c = int(hb.sum()), int(cb.sum())
+    dense = 4 * H * (cell.input_size * ih.shape[0] + nnz_h) + nnz_c + 2 * H * ih.shape[0]
+    return dense, macs, acs
 
 
 def _gru_rows(ih: torch.Tensor, hh: torch.Tensor, h: torch.Tensor, b_ih, b_hh) -> torch.Tensor:
@@ -111,8 +119,8 @@ def gru_cell_ops(cell: nn.GRUCell, x: torch.Tensor, h: torch.Tensor) -> Ops:
     """Operations of ``cell`` on x (n, I) with state h (n, H) (NeuroBench needs the state passed)."""
     if not cell.bias:
         raise ValueError("gru_cell_ops: NeuroBench's GRU count needs biases (its code fails without)")
-    xb, hb = _nonzero(x), _nonzero(h)
-    ih = xb @ _nonzero(cell.weight_ih).t()
+    hb = _nonzero(h)
+    ih = input_products(cell, x)
     hh = hb @ _nonzero(cell.weight_hh).t()
     b_ih, b_hh = _bias(cell, ones=False)
     macs, acs = _split(_gru_rows(ih, hh, hb, b_ih, b_hh), binary_rows(x))

@@ -12,7 +12,10 @@ after 10 epochs without a better validation accuracy, L1/L2 penalties of 0.01 (K
 The parameters live in ``nn.LSTMCell`` modules (one per layer and direction), and the evaluated
 forward loops over the 12 bins with them, so NeuroBench counts every operation. Training runs a
 fused ``nn.LSTM`` whose parameters *are* the cells' (same tensors, see :func:`fused_view`); the
-two forwards agree to float precision (tests/test_grasp_task.py).
+two forwards agree to float precision (tests/test_grasp_task.py). Evaluation runs
+:func:`window_pass`: the cells' arithmetic on the split's distinct bins (overlapping windows share
+the first layer's input maps) with NeuroBench's per-sample operation counts, equal to the hooked
+pass through NeuroBench's Benchmark metric for metric (tests/test_grasp_task.py).
 
 Class imbalance of the detector (about 10 rest windows per grasp window): each epoch uses every
 grasp window and a fresh random draw of ``rest_ratio`` (2) rest windows per grasp window, so the
@@ -30,7 +33,10 @@ from typing import ClassVar
 import numpy as np
 import torch
 from torch import nn
+from torch.nn import functional as F
 
+from bench.evaluation import CountedPass
+from bench.opcount import binary_rows, input_products, linear_ops, lstm_rows_ops
 from bench.registry import Entry, register
 from bench.training import backward_step, fit
 
@@ -107,6 +113,10 @@ class BiLSTMNet(nn.Module):
         feats = torch.cat([hf, hb], -1)  # (B, 2H): last forward state, last backward state
         return self.head(self.drop(feats))
 
+    def window_pass(self, bins: torch.Tensor, first: torch.Tensor, window: int) -> CountedPass:
+        """Evaluation fast path (bench.tasks.grasp): see :func:`window_pass`."""
+        return window_pass(self, bins, first, window)
+
     def penalty(self, kind: str, strength: float) -> torch.Tensor:
         """Keras-style L1/L2 penalty on the kernel (ih) and recurrent (hh) weights."""
         total = self.head.weight.new_zeros(())
@@ -119,6 +129,57 @@ class BiLSTMNet(nn.Module):
                 if "l2" in kind:
                     total = total + strength * w.pow(2).sum()
         return total
+
+
+@torch.no_grad()
+def window_pass(net: BiLSTMNet, bins: torch.Tensor, first: torch.Tensor, window: int, batch_size: int = 4096) -> CountedPass:
+    """``net`` on the windows bins[first[w] : first[w] + window], with what NeuroBench's hooks count.
+
+    Computed as the cells compute (same linear maps, same gate arithmetic: bit for bit on this
+    stack, tests/test_grasp_task.py), with NeuroBench's per-sample operation counts
+    (bench.opcount) and the sigmoid-gate zeros of CellGateSparsity. Sliding windows share their
+    bins: the first layer's input maps and binary input products are computed once per bin
+    instead of once per window and step (``window`` times less work for the widest layer).
+    """
+    net.eval()
+    H, T = net.units, window
+    per_bin = [(F.linear(bins, c.weight_ih, c.bias_ih), input_products(c, bins)) for c in (net.fwd[0], net.bwd[0])]
+    bin_spiking = binary_rows(bins)
+    ops = [0, 0, 0]
+    zeros = total = 0
+    logits = []
+    for lo in range(0, len(first), batch_size):
+        rows = first[lo:lo + batch_size, None] + torch.arange(T, device=first.device)  # (B, T) bin of each step
+        B = rows.shape[0]
+        seq = None
+        for layer, cells in enumerate(zip(net.fwd, net.bwd)):
+            outs = []
+            for d, cell in enumerate(cells):
+                h = c = bins.new_zeros(B, H)
+                hs: list[torch.Tensor] = [h] * T
+                for t in (range(T) if d == 0 else range(T - 1, -1, -1)):
+                    if layer == 0:
+                        gi, ih, spiking = per_bin[d][0][rows[:, t]], per_bin[d][1][rows[:, t]], bin_spiking[rows[:, t]]
+                    else:
+                        x = seq[:, t]
+                        gi, ih, spiking = F.linear(x, cell.weight_ih, cell.bias_ih), input_products(cell, x), binary_rows(x)
+                    for k, v in enumerate(lstm_rows_ops(cell, ih, spiking, (h, c))):
+                        ops[k] += v
+                    i, f, g, o = (F.linear(h, cell.weight_hh, cell.bias_hh) + gi).chunk(4, 1)
+                    i, f, o = torch.sigmoid(i), torch.sigmoid(f), torch.sigmoid(o)
+                    zeros += int((i == 0).sum() + (f == 0).sum() + (o == 0).sum())
+                    total += 3 * B * H
+                    c = f * c + i * torch.tanh(g)
+                    h = o * torch.tanh(c)
+                    hs[t] = h
+                outs.append(torch.stack(hs, 1))  # (B, T, H), in time order
+            seq = torch.cat(outs, -1)  # (B, T, 2H): the next layer's input (dropout: eval)
+        feats = torch.cat([seq[:, -1, :H], seq[:, 0, H:]], -1)  # last forward, last backward state
+        for k, v in enumerate(linear_ops(net.head, feats)):
+            ops[k] += v
+        logits.append(net.head(feats))
+    outputs = torch.cat(logits) if logits else bins.new_zeros(0, net.head.out_features)
+    return CountedPass(outputs, (ops[0], ops[1], ops[2]), zeros, total)
 
 
 def fused_view(net: BiLSTMNet) -> nn.LSTM:

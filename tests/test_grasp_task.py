@@ -202,3 +202,54 @@ def test_runner_end_to_end_quick(tmp_path, entries, monkeypatch):
     r = store.read(out.paths[0])
     assert r["metrics"]["Accuracy"] > 0 and "F1" in r["metrics"] and "trainval_share0.6" in out.paths[0].name
     assert r["run"]["load_options"] == {"trainval_share": 0.6}
+
+
+@pytest.mark.parametrize("kind", ["object", "phase"])
+def test_window_pass_equals_neurobench_hooks(gset, entries, kind):
+    """The BiLSTM's fast evaluation (its own pass over the distinct bins) gives exactly the
+    metrics of the hooked pass through NeuroBench's Benchmark, predictions included."""
+    from bench.training import set_seed
+
+    entry = entries[kind]
+    cfg = entry.make_config(quick=True, epochs=2, dropout=0.2, lr=1e-2, batch_size=64)
+    set_seed(0)
+    data = get_task(entry.task).make_data(gset, entry, cfg, seed=0, quick=True)
+    net = entry.build(data.n_inputs, data.n_outputs, cfg)
+    entry.train(net, data, cfg)
+    fast = evaluate_grasp(net, data, entry, fast=True)
+    hooked = evaluate_grasp(net, data, entry, fast=False)
+    assert not fast.metric_errors and not hooked.metric_errors
+    assert fast.metrics == hooked.metrics and fast.extra == hooked.extra
+    ops = fast.metrics["SynapticOperations"]
+    assert ops["Effective_ACs"] > 0 and ops["Effective_MACs"] > 0  # some windows have binary bins
+
+
+def test_grasp_ops_equal_neurobench_one_window_per_call(gset, entries):
+    """bench's per-sample counts equal NeuroBench's own SynapticOperations when NeuroBench is
+    given one window per call (as a per-sample model would be run)."""
+    from neurobench.benchmarks import Benchmark
+    from neurobench.metrics.workload import SynapticOperations
+    from neurobench.models import TorchModel
+
+    from bench.evaluation import counted_outcome
+
+    entry = entries["phase"]
+    torch.manual_seed(0)
+    data = GraspData(gset, "phase")
+    net = entry.build(data.n_inputs, 2, entry.make_config(layers=2, units=8)).eval()
+    rows = np.arange(40)
+    x, y = data.take("test", rows)
+    model = TorchModel(net)
+    loader = torch.utils.data.DataLoader(torch.utils.data.TensorDataset(x, y), batch_size=1)
+    with torch.no_grad():
+        theirs = Benchmark(model, loader, [], [], [[], [SynapticOperations]]).run(quiet=True)["SynapticOperations"]
+    model.cleanup_hooks()
+    wa = gset.x
+    starts = np.asarray(wa.starts[data.indices("test")[rows]])
+    used = np.unique((starts[:, None] + np.arange(wa.window)).ravel())
+    bins = torch.from_numpy(np.asarray(wa.counts[used], dtype=np.float32))
+    counted = net.window_pass(bins, torch.from_numpy(np.searchsorted(used, starts)), wa.window)
+    ours = counted_outcome(net, counted, counted.outputs.argmax(-1), y, [SynapticOperations], 1).metrics["SynapticOperations"]
+    assert theirs["Effective_ACs"] > 0
+    for key in ("Dense", "Effective_MACs", "Effective_ACs"):
+        assert ours[key] == pytest.approx(theirs[key], rel=1e-9), key

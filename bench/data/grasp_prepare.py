@@ -28,6 +28,7 @@ class WindowArray:
 
     def __init__(self, counts: np.ndarray, starts: np.ndarray, window: int):
         self._view = np.lib.stride_tricks.sliding_window_view(counts, window, axis=0)  # (T', U, w)
+        self.counts = counts  # (T', U) binned trials: window w is rows starts[w] .. starts[w] + window - 1
         self.starts = starts  # (W,) int64 first bin of each window in ``counts``
         self.window = window
         self.shape = (len(starts), window, counts.shape[1])
