@@ -79,3 +79,34 @@ def test_state_that_does_not_fit_is_refused(tmp_path):
     torch.save({"format": "bench-checkpoint", "version": 1, "state_dict": state, "meta_json": __import__("json").dumps(meta)}, path)
     with pytest.raises(ck.CheckpointError, match="does not fit"):
         ck.load(path, entry)
+
+
+def test_runs_store_deployment_and_checkpoint_and_evaluate_reproduces_them(tmp_path, capsys):
+    """The runner's one deployment call and checkpoint, end to end, then `evaluate --from-results`."""
+    import argparse
+    import json
+
+    from bench.data.matfile import write_reaching_mat
+    from bench.data.recording import RecordingRef
+    from bench.data.synth_reaching import SynthConfig, generate
+    from bench.deploy.commands import cmd_evaluate
+    from bench.execution import RunSpec, execute
+
+    data_dir = tmp_path / "data"
+    data_dir.mkdir()
+    mat = data_dir / "sim_ckpt.mat"
+    write_reaching_mat(mat, generate(SynthConfig(name="sim_ckpt", n_channels=32, duration_s=60.0, seed=5)))
+    ref = RecordingRef("sim_ckpt", mat, True)
+    for name in ("ann2d", "snn-streaming"):
+        out = execute(RunSpec(registry.get(name), ["base"], ref, seed=0, quick=True, tag="quick"), tmp_path / "store")
+        assert out.status == "ok", out.message
+        record = json.loads(out.paths[0].read_text())
+        dep = record["deployment"]
+        assert dep["errors"] == {}, dep["errors"]
+        assert dep["latency"]["proof"]["max_abs_diff"] <= 1e-5 and dep["latency"]["n_timed"] >= 1
+        assert dep["energy"]["estimate"] and dep["energy"]["table"]["name"] == "45nm-fp32"
+        assert dep["storage"]["bytes"] > 0
+        assert ck.checkpoint_path(out.paths[0]).is_file()
+        args = argparse.Namespace(name=name, recording="sim_ckpt", seed=0, tag="quick", results=tmp_path / "store", data_dir=data_dir, from_results=True)
+        assert cmd_evaluate(args) == 0, capsys.readouterr()
+        assert "reproduced exactly" in capsys.readouterr().out
