@@ -64,11 +64,18 @@ def _bias(cell: nn.RNNCellBase, ones: bool) -> tuple[torch.Tensor | float, torch
 
 
 def _lstm_rows(out: torch.Tensor, bias: torch.Tensor | float, c: torch.Tensor) -> torch.Tensor:
-    """NeuroBench's lstm_cell_macs per row, from the binary gate products ``out`` (n, 4H)."""
+    """NeuroBench's lstm_cell_macs per row, from the binary gate products ``out`` (n, 4H) and
+    the binarised cell state ``c`` (n, H), as booleans (out and the biases are >= 0, so a
+    binarised gate is ``out != 0 or bias != 0``)."""
     ifgo = out.sum(1)  # i, f, g, o products without biases
-    i, f, g, o = ((out + bias) != 0).chunk(4, 1)  # binarised gates (biases included)
-    c1 = f.to(torch.float32) * c + (i & g).to(torch.float32)  # f*c + i*g, with c binarised
-    return ifgo + c1.sum(1) + (o & (c1 != 0)).sum(1)
+    gates = out != 0
+    if isinstance(bias, torch.Tensor):
+        gates |= bias != 0
+    elif bias:
+        gates = torch.ones_like(gates)
+    i, f, g, o = gates.chunk(4, 1)
+    fc, ig = f & (c != 0), i & g  # f*c + i*g takes 0, 1 or 2
+    return ifgo + fc.sum(1) + ig.sum(1) + (o & (fc | ig)).sum(1)
 
 
 def lstm_cell_ops(cell: nn.LSTMCell, x: torch.Tensor, state: tuple[torch.Tensor, torch.Tensor]) -> Ops:

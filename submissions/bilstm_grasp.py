@@ -132,7 +132,7 @@ class BiLSTMNet(nn.Module):
 
 
 @torch.no_grad()
-def window_pass(net: BiLSTMNet, bins: torch.Tensor, first: torch.Tensor, window: int, batch_size: int = 4096) -> CountedPass:
+def window_pass(net: BiLSTMNet, bins: torch.Tensor, first: torch.Tensor, window: int, batch_size: int = 8192) -> CountedPass:
     """``net`` on the windows bins[first[w] : first[w] + window], with what NeuroBench's hooks count.
 
     Computed as the cells compute (same linear maps, same gate arithmetic: bit for bit on this
@@ -155,15 +155,16 @@ def window_pass(net: BiLSTMNet, bins: torch.Tensor, first: torch.Tensor, window:
         for layer, cells in enumerate(zip(net.fwd, net.bwd)):
             outs = []
             for d, cell in enumerate(cells):
+                if layer == 0:  # (B, T, 4H) gathered from the bins; spiking flags (B, T)
+                    gi_seq, ih_seq, spk_seq = per_bin[d][0][rows], per_bin[d][1][rows], bin_spiking[rows]
+                else:  # the previous layer's outputs, all steps at once
+                    gi_seq, ih_seq = F.linear(seq, cell.weight_ih, cell.bias_ih), input_products(cell, seq)
+                    spk_seq = binary_rows(seq.reshape(B * T, -1)).view(B, T)
                 h = c = bins.new_zeros(B, H)
                 hs: list[torch.Tensor] = [h] * T
                 for t in (range(T) if d == 0 else range(T - 1, -1, -1)):
-                    if layer == 0:
-                        gi, ih, spiking = per_bin[d][0][rows[:, t]], per_bin[d][1][rows[:, t]], bin_spiking[rows[:, t]]
-                    else:
-                        x = seq[:, t]
-                        gi, ih, spiking = F.linear(x, cell.weight_ih, cell.bias_ih), input_products(cell, x), binary_rows(x)
-                    for k, v in enumerate(lstm_rows_ops(cell, ih, spiking, (h, c))):
+                    gi = gi_seq[:, t]
+                    for k, v in enumerate(lstm_rows_ops(cell, ih_seq[:, t], spk_seq[:, t], (h, c))):
                         ops[k] += v
                     i, f, g, o = (F.linear(h, cell.weight_hh, cell.bias_hh) + gi).chunk(4, 1)
                     i, f, o = torch.sigmoid(i), torch.sigmoid(f), torch.sigmoid(o)
