@@ -36,6 +36,7 @@ import math
 import time
 from pathlib import Path
 
+import numpy as np
 import torch
 from torch import nn
 from tqdm import tqdm
@@ -148,23 +149,32 @@ def fit(model: RSNN, data: ReachingData, cfg: RSNNConfig, *, epochs: int, lr: fl
     return {"epochs_run": len(history), "best_epoch": best[2], "best_val_r2": best[0], "history": history, "train_s": time.perf_counter() - t0}
 
 
-def pretrain_streams(data: ReachingData, cfg: RSNNConfig) -> list[tuple[torch.Tensor, torch.Tensor]]:
-    """Training parts of every session in ``cfg.pretrain_data`` with this recording's channel
-    count ('synthetic': bench's default synthetic sessions)."""
-    from bench.data.reaching import load_reaching, resolve_recordings
+def pretrain_streams(data: ReachingData, cfg: RSNNConfig) -> tuple[list[tuple[torch.Tensor, torch.Tensor]], list[str]]:
+    """Training parts (and names) of every session in ``cfg.pretrain_data`` with this
+    recording's channel count: 'synthetic' = bench's default synthetic sessions, else every
+    ``*.mat`` file of that folder. Test parts are never used."""
+    from bench.data.reaching import load_reaching
+    from bench.data.synth_reaching import ensure_default_sessions
 
-    where = None if cfg.pretrain_data == "synthetic" else Path(cfg.pretrain_data)
+    if cfg.pretrain_data == "synthetic":
+        files = [Path(p) for p in ensure_default_sessions()]
+    else:
+        folder = Path(cfg.pretrain_data)
+        if not folder.is_dir():
+            raise ValueError(f"pretrain_data={cfg.pretrain_data!r}: not a folder (give 'synthetic' or a folder of session .mat files)")
+        files = sorted(folder.glob("*.mat"))
     rec = data.recording
-    streams = []
-    for ref in resolve_recordings(None, where):
-        other = load_reaching(ref.path, input_mode=rec.input_mode, train_ratio=rec.train_ratio)
+    streams, names = [], []
+    for path in files:
+        other = load_reaching(path, input_mode=rec.input_mode, train_ratio=rec.train_ratio)
         if other.n_channels != rec.n_channels:
             continue
         idx = other.split["train"]
-        streams.append((torch.from_numpy(other.inputs[idx]).float(), torch.from_numpy(other.labels[idx]).float()))
+        streams.append((torch.from_numpy(np.asarray(other.spikes[idx], dtype=np.float32)), torch.from_numpy(np.asarray(other.labels[idx], dtype=np.float32))))
+        names.append(other.name)
     if not streams:
-        raise ValueError(f"pretrain_data={cfg.pretrain_data!r}: no session with {rec.n_channels} channels found there")
-    return streams
+        raise ValueError(f"pretrain_data={cfg.pretrain_data!r}: no session with {rec.n_channels} channels among {[p.name for p in files]}")
+    return streams, names
 
 
 def train(model: RSNN, data: ReachingData, cfg: RSNNConfig) -> dict:
@@ -178,8 +188,9 @@ def train(model: RSNN, data: ReachingData, cfg: RSNNConfig) -> dict:
     pick = torch.randperm(len(xs), generator=gen)[: min(len(xs), 16)]
     report: dict = {"init_input_scale": scale_input_weights(model, xs[pick].to(data.device), cfg.sigma_u)}
     if cfg.pretrain_data and cfg.pretrain_epochs > 0:
-        pre = fit(model, data, cfg, epochs=cfg.pretrain_epochs, lr=cfg.lr, streams=pretrain_streams(data, cfg), desc="rsnn pretrain")
-        report["pretrain"] = {k: pre[k] for k in ("epochs_run", "best_epoch", "best_val_r2", "train_s")}
+        streams, names = pretrain_streams(data, cfg)
+        pre = fit(model, data, cfg, epochs=cfg.pretrain_epochs, lr=cfg.lr, streams=streams, desc="rsnn pretrain")
+        report["pretrain"] = {k: pre[k] for k in ("epochs_run", "best_epoch", "best_val_r2", "train_s")} | {"sessions": names}
     report |= fit(model, data, cfg, epochs=cfg.epochs, lr=cfg.lr)
     report["train_s"] = time.perf_counter() - t0
     return report

@@ -300,3 +300,52 @@ def test_iterative_pruning_keeps_per_layer_floor_rates_and_fp16_keeps_the_zeros(
     assert all(torch.equal(z, layer.weight == 0) for z, layer in zip(zeros, (half.fc_in, half.fc_rec, half.fc_out)))
     assert Footprint()(TorchModel(half)) == 2 * sum(p.numel() for p in half.parameters())
     assert torch.isfinite(data.predict(half, "test", streaming=True)).all()
+
+
+# --- end to end: the published weights on a file of the real layout ----------------------------
+
+
+@needs_weights
+def test_published_weights_run_end_to_end_on_a_real_layout_file(tmp_path):
+    """A synthetic session written in the Zenodo layout under a real session's name (only in
+    this temporary folder) stands in for the real file: the runner loads the seed-2 weights,
+    casts them to float16 and scores them with NeuroBench's metrics. Accumulate-only (effective
+    MACs 0); ACs and activation sparsity are measured (on synthetic spikes they cannot match the
+    real-data figures, and R2 is meaningless here)."""
+    from bench.data.recording import RecordingRef
+    from bench.data.synth_reaching import SynthConfig, write_session
+    from bench.execution.runner import RunSpec, execute
+    from bench.results import load_store
+
+    session = "indy_20160622_01"
+    path = write_session(tmp_path / f"{session}.mat", SynthConfig(name=session, n_channels=96, duration_s=40.0, seed=11))
+    spec = RunSpec(tiny.ENTRY, ["base"], RecordingRef(session, path, False), seed=2, weights="published")
+    outcome = execute(spec, tmp_path / "results")
+    assert outcome.status == "ok", outcome.message
+    records, problems = load_store(tmp_path / "results", None, "reaching")
+    assert not problems and len(records) == 1
+    rec = records[0]
+    m = rec["metrics"]
+    assert rec["status"] == "ok" and not rec.get("metric_errors")
+    assert m["Footprint"] == 21000 and m["ParameterCount"] == 10500
+    assert m["ConnectionSparsity"] == pub.CONNECTION_SPARSITY_BY_SEED[session][1]
+    assert m["SynapticOperations"]["Dense"] == 10368 and m["SynapticOperations"]["Effective_MACs"] == 0
+    assert m["SynapticOperations"]["Effective_ACs"] > 0 and 0.5 < m["ActivationSparsity"] < 1
+    assert m["MembraneUpdates"] > 0 and math.isfinite(m["R2"])
+
+
+def test_cross_session_pretraining_uses_the_training_parts_of_same_channel_sessions(tmp_path):
+    from bench.data.synth_reaching import SynthConfig, write_session
+
+    folder = tmp_path / "sessions"
+    folder.mkdir()
+    write_session(folder / "sim_a.mat", SynthConfig(name="sim_a", n_channels=24, duration_s=30.0, seed=1))
+    write_session(folder / "sim_b.mat", SynthConfig(name="sim_b", n_channels=48, duration_s=30.0, seed=2))
+    cfg = tiny.ENTRY.make_config(quick=True, pretrain_data=str(folder), pretrain_epochs=1)
+    data = ReachingData(make_recording(24, 2400, seed=5), tiny.ENTRY.windows_for(cfg), seed=0)
+    set_seed(0)
+    report = tiny.ENTRY.train(tiny.ENTRY.build(24, 2, cfg), data, cfg)
+    assert report["pretrain"]["sessions"] == ["sim_a"] and report["pretrain"]["epochs_run"] == 1
+    bad = tiny.ENTRY.make_config(quick=True, pretrain_data=str(tmp_path / "nowhere"), pretrain_epochs=1)
+    with pytest.raises(ValueError, match="not a folder"):
+        tiny.ENTRY.train(tiny.ENTRY.build(24, 2, bad), data, bad)
