@@ -81,6 +81,7 @@ def window_sums(x: np.ndarray, spec: Windows, index: np.ndarray | None = None, b
         idx = idx[order]
     acc = np.float64 if x.dtype.kind == "f" else np.int64  # exact for counts either way
     out = np.empty((idx.size, spec.n, C), dtype=np.float32)
+    table = _transform_table(x, spec)
     # end (exclusive, in cumsum coordinates) of window k for sample i: i + 1 - lag - (n-1-k)*ws
     offs = (np.arange(spec.n) - (spec.n - 1)) * spec.ws - spec.lag + 1  # (n,)
     step = _chunk_rows(spec, C)
@@ -102,14 +103,41 @@ def window_sums(x: np.ndarray, spec: Windows, index: np.ndarray | None = None, b
         block = np.take(cs, ends - lo, axis=0)  # (B, n, C)
         block -= np.take(cs, starts - lo, axis=0)
         chunk = out[a:b]
-        chunk[...] = block
-        apply_transform(chunk, spec.transform, out=chunk)
+        if table is not None:  # integer sums: the transform of each possible value, looked up
+            np.take(table, block, out=chunk, mode="clip")
+        else:
+            chunk[...] = block
+            apply_transform(chunk, spec.transform, out=chunk)
         a = b
     if order is not None:
         unsorted = np.empty_like(out)
         unsorted[order] = out
         out = unsorted
     return out
+
+
+MAX_TABLE = 1 << 21  # entries of a transform lookup table (8 MB of float32)
+
+
+def _transform_table(x: np.ndarray, spec: Windows) -> np.ndarray | None:
+    """For integer counts and a transform: float32 transform of every window sum 0..ws*max.
+
+    A window sum of counts is a whole number, so the transform of the whole output is a lookup
+    in this table, bit-identical to applying it elementwise (tests/test_windows.py checks) and
+    ~20x cheaper than log(softplus(.)) per element. None where the table does not apply.
+    """
+    if spec.transform is None or x.dtype.kind not in "ub" or x.size == 0:
+        return None
+    if x.dtype.kind == "b":
+        top = 1
+    elif x.dtype.itemsize == 1:
+        top = 255  # no scan needed
+    else:
+        top = int(x.max())
+    size = spec.ws * top + 1
+    if size > MAX_TABLE:
+        return None
+    return apply_transform(np.arange(size, dtype=np.float32), spec.transform)
 
 
 def apply_transform(x: np.ndarray, transform: str | None, out: np.ndarray | None = None) -> np.ndarray:

@@ -123,3 +123,19 @@ def test_memory_of_window_sums_does_not_hold_the_stream_in_float64():
     tracemalloc.stop()
     assert out.nbytes == 40_000 * 96 * 4
     assert peak < out.nbytes + 3 * (1 << 24) + (1 << 20), peak
+
+
+@pytest.mark.parametrize("dtype,top", [(np.uint8, 3), (np.uint16, 900), (np.bool_, 1)])
+def test_transform_lookup_is_bit_identical_to_elementwise(monkeypatch, dtype, top):
+    """Integer window sums take their transform from a table: the same bits as computing it."""
+    import bench.windows as w
+
+    rng = np.random.default_rng(9)
+    counts = rng.integers(0, top + 1, size=(2000, 7)).astype(dtype)
+    spec = Windows(20, 5, transform="log_softplus")
+    got = window_sums(counts, spec)
+    monkeypatch.setattr(w, "MAX_TABLE", 0)  # no table: elementwise
+    ref = window_sums(counts, spec)
+    assert np.array_equal(got.view(np.uint32), ref.view(np.uint32))
+    plain = window_sums(counts, Windows(20, 5))
+    assert np.array_equal(ref.view(np.uint32), apply_transform(plain, "log_softplus").view(np.uint32))
