@@ -183,23 +183,29 @@ class StreamModel(TorchModel):
 class Batches:
     """A 'dataloader' of consecutive slices of (x, y), in order (one batch if no batch_size).
 
-    What NeuroBench's Benchmark reads of a DataLoader (``len(loader.dataset)``, ``len(loader)``,
-    iteration), without DataLoader's per-item indexing and collation.
+    ``lead``: sizes of the first batches, before the ``batch_size`` ones. What NeuroBench's
+    Benchmark reads of a DataLoader (``len(loader.dataset)``, ``len(loader)``, iteration),
+    without DataLoader's per-item indexing and collation.
     """
 
-    def __init__(self, x: torch.Tensor, y: torch.Tensor, batch_size: int | None = None):
+    def __init__(self, x: torch.Tensor, y: torch.Tensor, batch_size: int | None = None, lead: Iterable[int] = ()):
         if len(x) != len(y):
             raise ValueError(f"inputs and labels differ in length: {len(x)} != {len(y)}")
         self.dataset = x
         self.y = y
-        self.batch_size = max(1, batch_size or len(x))
+        size = max(1, batch_size or len(x))
+        self.bounds = [0]
+        for n in list(lead) + [size] * math.ceil(len(x) / size):
+            if self.bounds[-1] >= len(x):
+                break
+            self.bounds.append(min(len(x), self.bounds[-1] + max(1, int(n))))
 
     def __iter__(self):
-        for i in range(0, len(self.dataset), self.batch_size):
-            yield self.dataset[i:i + self.batch_size], self.y[i:i + self.batch_size]
+        for lo, hi in zip(self.bounds, self.bounds[1:]):
+            yield self.dataset[lo:hi], self.y[lo:hi]
 
     def __len__(self) -> int:
-        return math.ceil(len(self.dataset) / self.batch_size)
+        return len(self.bounds) - 1
 
 
 def has_activation_hooks(net: nn.Module, spiking: bool) -> bool:

@@ -4,17 +4,19 @@ Data flow: .mat file -> Recording (bench.data.reaching) -> windows (bench.window
 evaluation (``evaluate_reaching``: NeuroBench's metrics through ``bench.evaluation``).
 
 Evaluation reports what NeuroBench's own example pipeline reports on the same test stream
-(tests/test_neurobench_side_by_side.py): windowed entries are scored in time-ordered batches of
-256 samples (the examples' DataLoader batch: ActivationSparsity is NeuroBench's batch-weighted
-mean over them); entries with ``warmup_zeros`` (ANN2D) predict zeros for the first span - 1
-samples WITHOUT running the model, as NeuroBench's example does, so those samples add no
-operations or activations; operations are counted per sample (``SampleSynapticOperations``).
+(tests/test_neurobench_side_by_side.py): windowed entries are scored in time-ordered batches,
+those holding warm-up samples on the examples' 256-sample DataLoader grid (ActivationSparsity
+is NeuroBench's batch-weighted mean); entries with ``warmup_zeros`` (ANN2D) predict zeros for
+the first span - 1 samples WITHOUT running the model, as NeuroBench's example does, so those
+samples add no operations or activations; operations are counted per sample
+(``SampleSynapticOperations``).
 ``SynapticOperations.Dense_nominal`` is the dense count per sample the model ran on (4,704 for a
 96-channel ANN2D), beside NeuroBench's stream figure ``Dense`` (total / all samples).
 """
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -181,6 +183,7 @@ class WarmupModel(TorchModel):
 # --- evaluation --------------------------------------------------------------------------------
 
 NEUROBENCH_BATCH = 256  # test DataLoader batch of NeuroBench's ANN examples (ActivationSparsity weights)
+EVAL_BATCH = 8192  # batches after the warm-up ones (see evaluate_reaching)
 
 
 def reaching_workload(spiking: bool) -> list[type]:
@@ -188,8 +191,15 @@ def reaching_workload(spiking: bool) -> list[type]:
     return metrics + [MembraneUpdates] if spiking else metrics
 
 
-def evaluate_reaching(model: nn.Module, data: ReachingData, entry, split: str = "test", batch_size: int = NEUROBENCH_BATCH) -> EvalOutcome:
-    """Score a trained reaching model on the test stream with NeuroBench's metrics."""
+def evaluate_reaching(model: nn.Module, data: ReachingData, entry, split: str = "test", batch_size: int = EVAL_BATCH) -> EvalOutcome:
+    """Score a trained reaching model on the test stream with NeuroBench's metrics.
+
+    NeuroBench's ActivationSparsity is a batch-weighted mean of per-batch sparsities over its
+    DataLoader's batches (256 samples in the examples). Only a batch holding warm-up samples
+    (which run no layer) weighs its samples differently; every later sample of a windowed model
+    adds the same number of activations, so those batches may be merged without changing the
+    mean. The warm-up part keeps NeuroBench's 256-sample grid; the rest runs in ``batch_size``.
+    """
     model = model.to(data.device).eval()
     check_output_shape(model, data, entry)
     n_zero = 0
@@ -199,8 +209,8 @@ def evaluate_reaching(model: nn.Module, data: ReachingData, entry, split: str = 
         wrapper = StreamModel(model)
     else:
         x, y = data.x(split), data.y(split)
-        loader = Batches(x, y, batch_size)
         n_zero = min(data.n_warmup, len(y))
+        loader = Batches(x, y, batch_size, lead=[NEUROBENCH_BATCH] * math.ceil(n_zero / NEUROBENCH_BATCH))
         wrapper = WarmupModel(model, n_zero, data.n_outputs)
     outcome = run_neurobench(model, loader, reaching_workload(entry.spiking), spiking=entry.spiking, model=wrapper)
     ops = outcome.metrics.get("SynapticOperations")
