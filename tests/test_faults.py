@@ -32,12 +32,20 @@ def _stored(path: Path) -> dict:
 
 
 def _assert_clean_store(root: Path) -> None:
-    """Every file is a complete JSON result; no temporary file is left behind (the store's
-    per-folder ``.lock`` file is part of the store)."""
+    """Every file is a complete JSON result, or the checkpoint of an ok result beside it; no
+    temporary file is left behind (the store's per-folder ``.lock`` file is part of the store)."""
+    from bench.deploy.checkpoints import SUFFIX
+
     for p in root.rglob("*"):
-        if p.is_file() and p.name != ".lock":
-            assert p.suffix == ".json" and not p.name.startswith("."), f"stray file {p}"
-            assert json.loads(p.read_text())["status"] in ("ok", "error")
+        if not p.is_file() or p.name == ".lock":
+            continue
+        assert not p.name.startswith("."), f"stray file {p}"
+        if p.name.endswith(SUFFIX):
+            result = p.with_name(p.name[: -len(SUFFIX)] + ".json")
+            assert json.loads(result.read_text())["status"] == "ok", f"checkpoint without an ok result: {p}"
+            continue
+        assert p.suffix == ".json", f"stray file {p}"
+        assert json.loads(p.read_text())["status"] in ("ok", "error")
 
 
 @pytest.mark.slow

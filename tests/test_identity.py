@@ -117,7 +117,7 @@ def test_run_says_what_it_reuses_and_how_to_rerun(tmp_path):
     out = io.StringIO()
     run_all(specs, tmp_path, stream=out)
     text = out.getvalue()
-    assert "2 runs: 1 re-used (same identity as their stored result), 1 to run (1 new)" in text
+    assert "2 runs: 1 re-used (same identity as their stored result), 1 to run (new: 1)" in text
     assert "--force" in text
 
 

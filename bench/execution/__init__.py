@@ -63,7 +63,7 @@ class StorePlan:
             lines.append(f"{total} runs: {len(self.run)} to run (--force: stored results are replaced; "
                          "an error never replaces a completed result)")
         else:
-            why = ", ".join(f"{n} {reason}" for reason, n in self.why.most_common())
+            why = "; ".join(f"{reason}: {n}" for reason, n in self.why.most_common())
             lines.append(f"{total} runs: {len(self.reuse)} re-used (same identity as their stored result), "
                          f"{len(self.run)} to run" + (f" ({why})" if why else ""))
             if self.reuse:

@@ -530,9 +530,9 @@ def plan(selected: Iterable[tuple[Entry, list[str]]], recordings: dict[str, list
     """Cross entries x recordings of their task x seeds into run specs (recording-major per
     entry, so a recording and a shared training stay in memory across consecutive specs)."""
     specs = []
-    seeds = list(seeds)
+    seeds = list(dict.fromkeys(seeds))  # a seed or recording named twice runs once
     for entry, variants in selected:
-        for ref in recordings.get(entry.task, []):
+        for ref in dict.fromkeys(recordings.get(entry.task, [])):
             for seed in seeds:
                 specs.append(RunSpec(entry, list(variants), ref, seed, **kw))
     return specs
