@@ -235,6 +235,8 @@ def test_batches_loader_slices_in_order():
     batches = list(Batches(x, y, 4))
     assert len(Batches(x, y, 4)) == len(batches) == 3 and len(Batches(x, y)) == 1
     assert torch.equal(torch.cat([b[0] for b in batches]), x) and torch.equal(batches[2][1], y[8:])
+    led = [len(b[0]) for b in Batches(x, y, 4, lead=[3])]  # NeuroBench's grid first, then large
+    assert led == [3, 4, 3] and len(Batches(x, y, 4, lead=[3])) == 3
     with pytest.raises(ValueError, match="differ in length"):
         Batches(x, y[:3])
 
