@@ -233,7 +233,13 @@ def load_store(root: Path, tag: str | None = LEADERBOARD, task: str | None = Non
     return records, problems
 
 
-load_with_problems = load_store  # the name report modules look for
+def load_with_problems(root: Path, tag: str | None = LEADERBOARD, task: str | None = None, include_errors: bool = False) -> tuple[list[dict], list[StoreProblem]]:
+    """:func:`load_store` for report writers: the problems are returned (for a page to list)
+    and also printed on stderr, once per file and process, so no command hides them."""
+    records, problems = load_store(root, tag, task, include_errors)
+    report_problems(problems)
+    return records, problems
+
 
 _REPORTED: set[tuple[str, str]] = set()
 
