@@ -113,6 +113,7 @@ def add_run_options(p: argparse.ArgumentParser, seeds_default: tuple[int, ...] =
     p.add_argument("--jobs", "-j", type=jobs_type, default=1, help="parallel local processes, >= 1 (default: 1)")
     p.add_argument("--prime", action="store_true", help="prime the test windows with the samples before the test split (default: NeuroBench's zero start)")
     p.add_argument("--threads", type=threads_type, default=1, help="torch threads per run, >= 1 (default 1: fastest for these small models; capped at cores / jobs)")
+    p.add_argument("--no-latency", action="store_true", help="skip the streaming latency measurement (deployment figures)")
     p.add_argument("--input-mode", default="binary", choices=["binary", "counts"], help="reaching inputs: NeuroBench's binary bins or spike counts")
 
 

@@ -49,6 +49,8 @@ class RunSpec:
     # config fields that do not affect training: runs differing only in them train once per
     # process (e.g. the pruning rate of a pruning sweep); results equal separate runs
     share_training: tuple[str, ...] = ()
+    # measure the streaming latency (bench.deploy); not part of the identity: it decides no metric
+    latency: bool = True
 
     def label(self) -> str:
         extra = f" {self.overrides}" if self.overrides else ""
@@ -435,7 +437,7 @@ def _run(spec: RunSpec, chk: Check, head: dict, force: bool) -> RunOutcome:
 
             t0 = time.perf_counter()
             budget = deploy.latency_budget(sum(fields["timing"].values()), len(chk.paths))
-            fields["deployment"] = deploy.measure(vmodel, data, entry, v, result.metrics, result.metric_errors, latency=getattr(spec, "latency", True), max_seconds=budget)
+            fields["deployment"] = deploy.measure(vmodel, data, entry, v, result.metrics, result.metric_errors, latency=spec.latency, max_seconds=budget)
             fields["timing"]["deploy_s"] = time.perf_counter() - t0
             primary = task.primary_metric
             if primary in result.metric_errors or primary not in result.metrics:
