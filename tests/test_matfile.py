@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import h5py
 import numpy as np
 import pytest
@@ -146,6 +147,12 @@ def test_six_row_finger_and_atomic_write(tmp_path):
     assert sorted(p.name for p in tmp_path.iterdir()) == ["x.mat"]
     with h5py.File(path, "r") as f:
         assert f["finger_pos"].shape == (6, s.t.size) and f["spikes"].shape == (5, 2)
+    umask = os.umask(0o022)
+    os.umask(umask)
+    assert path.stat().st_mode & 0o777 == 0o666 & ~umask  # as a plain open() makes it, not mkstemp's 0600
+    path.chmod(0o640)
+    matfile.write_reaching_mat(path, s)  # replacing keeps the file's mode
+    assert path.stat().st_mode & 0o777 == 0o640
 
 
 def test_deterministic_bytes(tmp_path):

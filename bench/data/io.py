@@ -110,6 +110,30 @@ def cache_note(entry: str | Path, reason: str, source: str | Path) -> None:
     print(f"note: cache entry {entry} is unusable ({reason}); rebuilding it from {source}", file=sys.stderr)
 
 
+def _umask() -> int:
+    try:
+        with open("/proc/self/status") as fh:
+            for line in fh:
+                if line.startswith("Umask:"):
+                    return int(line.split()[1], 8)
+    except OSError:
+        pass
+    mask = os.umask(0o022)  # elsewhere: read it by setting it (and restore at once)
+    os.umask(mask)
+    return mask
+
+
+def _final_mode(tmp: Path, path: Path) -> None:
+    """Give the temp file the mode the target would get from a plain open(): the mode of the
+    file it replaces, else 0o666 minus the umask (mkstemp creates files 0o600)."""
+    try:
+        st = os.lstat(path)
+        mode = st.st_mode & 0o7777 if os.path.isfile(path) and not os.path.islink(path) else None
+    except OSError:
+        mode = None
+    os.chmod(tmp, mode if mode is not None else 0o666 & ~_umask())
+
+
 @contextmanager
 def atomic_output(path: str | Path) -> Iterator[Path]:
     """A temp path next to ``path`` for writers that want a file name; on success it replaces
@@ -122,6 +146,7 @@ def atomic_output(path: str | Path) -> Iterator[Path]:
     tmp = Path(tmp_name)
     try:
         yield tmp
+        _final_mode(tmp, path)
         os.replace(tmp, path)
     finally:
         if tmp.exists():
@@ -148,6 +173,7 @@ def atomic_write(path: str | Path, data: bytes | str | Callable[[BinaryIO], Any]
             fh.flush()
             if fsync:
                 os.fsync(fh.fileno())
+        _final_mode(tmp, path)
         os.replace(tmp, path)
     finally:
         if tmp.exists():
