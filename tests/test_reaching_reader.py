@@ -11,7 +11,7 @@ import h5py
 import numpy as np
 import pytest
 
-from bench.data import reaching, reaching_grid
+from bench.data import reaching_grid
 from bench.data.io import file_md5
 from bench.data.matfile import write_reaching_mat
 from bench.data.reaching import RecordingError, load_reaching, resolve_recordings
@@ -107,6 +107,7 @@ def test_identical_to_neurobench(session_file, train_ratio, remove_inactive):
             y.numpy(), rec.labels[i]
         )
     assert rec.inputs.dtype == np.float32 and rec.labels.dtype == np.float32
+    assert rec.spikes.dtype == np.uint8 and rec.spikes.nbytes * 4 == rec.inputs.nbytes  # compact store
     assert rec.inputs.sum() > 0 and len(rec.split["test"]) > 0
     if remove_inactive:
         full = load_reaching(session_file, train_ratio=train_ratio, cache=False)
@@ -199,6 +200,7 @@ def test_cache_and_md5_sidecar(session_file, tmp_path):
     assert again.extra.get("from_cache") and not first.extra.get("from_cache")
     assert np.array_equal(first.inputs, again.inputs) and np.array_equal(first.labels, again.labels)
     assert again.inputs.dtype == np.float32 and again.channel_names == first.channel_names
+    assert again.spikes.dtype == first.spikes.dtype == np.uint8
     assert all(np.array_equal(first.split[s], again.split[s]) for s in first.split)
     assert np.array_equal(first.segments, again.segments) and again.identity == first.identity
     other = load_reaching(session_file, train_ratio=0.8)
@@ -391,3 +393,27 @@ def test_spike_sample_index_matches_histogram(t0):
     for i in rng.choice(times.size - 3, 200, replace=False):
         h, _ = np.histogram(times[i : i + 1], bins=edges)
         assert idx[i] == (np.flatnonzero(h)[0] + 1 if h.any() else -1)
+
+
+def test_md5_hashed_alongside_the_parse_equals_the_remembered_one(session_file, tmp_path, monkeypatch):
+    """First sight (md5 computed on a second thread while parsing) and later loads agree."""
+    from bench.data import io
+
+    monkeypatch.setenv("BENCH_CACHE", str(tmp_path / "fresh"))
+    assert io.known_md5(session_file) is None
+    first = load_reaching(session_file, cache=False)
+    assert io.known_md5(session_file) == first.identity["md5"] == io.md5_of(session_file)
+    again = load_reaching(session_file, cache=False)
+    assert again.identity == first.identity and np.array_equal(again.spikes, first.spikes)
+
+
+def test_counts_beyond_255_widen_the_compact_store(tmp_path):
+    """Counts that do not fit a byte widen the array (never wrap around)."""
+    s = make_session(seconds=20, n_ch=3, n_units=2)
+    t = s.t
+    s.spikes[0][1] = np.sort(np.concatenate([s.spikes[0][1], np.full(300, t[100] - 0.002)]))
+    path = tmp_path / "indy_dense_1.mat"
+    write_reaching_mat(path, s)
+    rec = load_reaching(path, input_mode="counts", cache=False)
+    assert rec.spikes.dtype == np.uint16 and rec.spikes[101, 1] >= 300  # [t[99], t[100]) is sample 101
+    assert load_reaching(path, cache=False).spikes.max() == 1  # binary mode stays 0/1 in uint8
