@@ -258,3 +258,25 @@ def test_learnability_arrays_equal_the_reader(tmp_path):
     for k in ("train", "val", "test"):
         np.testing.assert_array_equal(rec.split[k], split[k])
     assert rec.identity["source"] == "synthetic" and rec.identity["seed"] == cfg.seed
+
+
+def test_first_use_progress_bar_and_worker_processes(tmp_path, monkeypatch, capsys):
+    """Missing sessions are generated (in worker processes here) under a bar naming them; the
+    files equal those written in this process; nothing to do: no bar."""
+    from bench.data import generation
+
+    cfgs = [replace(SHORT, name="sim_a", duration_s=8.0), replace(SHORT_LOCO, name="sim_b", duration_s=6.0)]
+    monkeypatch.setenv("BENCH_PROGRESS", "1")
+    monkeypatch.setattr(generation, "MIN_POOL_WORK", 0.0)
+    monkeypatch.setenv("BENCH_SYNTH_JOBS", "2")
+    pooled = ensure_sessions(tmp_path / "pool", cfgs)
+    err = capsys.readouterr().err
+    assert "generating synthetic reaching sessions" in err and "sim_b (192 channels, 6 s)" in err
+    monkeypatch.setenv("BENCH_SYNTH_JOBS", "1")
+    local = ensure_sessions(tmp_path / "local", cfgs)
+    assert [p.read_bytes() for p in pooled] == [p.read_bytes() for p in local]  # deterministic bytes
+    capsys.readouterr()
+    ensure_sessions(tmp_path / "pool", cfgs)
+    assert capsys.readouterr().err == ""
+    with pytest.raises(NotADirectoryError, match="is a file"):
+        ensure_sessions(pooled[0], cfgs)
