@@ -16,13 +16,17 @@ Their recipe (REFERENCE.md section 8) and what bench does:
     2-core CPU budget (tinyRSNN: at most 3 minutes on a default synthetic session). The option
     ``pretrain_data`` ('synthetic' or a data folder) + ``pretrain_epochs`` pre-trains on the
     training parts of all sessions of the same channel count found there, as they do per monkey.
-  * epochs (tinyRSNN 60, bigRSNN 15, not 200 + 100 pre-training), batch 64 (not 250) and
-    gradient-norm clipping at 1: their 6 h / 12 h per seed on a GPU do not fit the budget.
+  * epochs (tinyRSNN 30 with lr 5e-3, bigRSNN 10 with their lr 2e-3; not 200 + 100 of
+    pre-training), batch 32 (bigRSNN 16; not 250) of samples cut every 0.4 s (80 % overlap) so an
+    epoch holds ~13 optimiser steps, early stopping after 12 epochs without a better validation
+    R2, gradient-norm clipping at 1: their 6 h / 12 h per seed on a GPU do not fit the budget.
+    Measured on sim_indy_1 (one core, OMP_NUM_THREADS=1): tinyRSNN ~50 s of CPU.
   * the first 25 samples (100 ms) of each training sample are left out of the loss: every sample
     starts from rest while the evaluated stream does so only once.
   * weights start random with the input weights scaled on a training batch so that the free
     membrane potential has std ``sigma_u`` (in the spirit of their fluctuation-driven
-    initialisation); hidden tau / tau0 start log-uniform in ``tau_init``.
+    initialisation); hidden tau / tau0 start log-uniform in [1, 8] (their learned values span
+    ~0.2-11 x tau0); the readouts start at tau0.
 - Pruning: their iterative magnitude pruning with re-training: per-layer L1 at 40 %, then +10 %
   steps, then +5 % steps after the first failure, each followed by ``prune_epochs`` of
   re-training with the masks held, keeping the last rate whose validation R2 stays within 2 %
