@@ -132,7 +132,7 @@ class BiLSTMNet(nn.Module):
 
 
 @torch.no_grad()
-def window_pass(net: BiLSTMNet, bins: torch.Tensor, first: torch.Tensor, window: int, batch_size: int = 8192) -> CountedPass:
+def window_pass(net: BiLSTMNet, bins: torch.Tensor, first: torch.Tensor, window: int, batch_size: int = 4096) -> CountedPass:
     """``net`` on the windows bins[first[w] : first[w] + window], with what NeuroBench's hooks count.
 
     Computed as the cells compute (same linear maps, same gate arithmetic: bit for bit on this
@@ -161,18 +161,23 @@ def window_pass(net: BiLSTMNet, bins: torch.Tensor, first: torch.Tensor, window:
                     gi_seq, ih_seq = F.linear(seq, cell.weight_ih, cell.bias_ih), input_products(cell, seq)
                     spk_seq = binary_rows(seq.reshape(B * T, -1)).view(B, T)
                 h = c = bins.new_zeros(B, H)
-                hs: list[torch.Tensor] = [h] * T
+                hs = [h] * T  # each step's output
+                h_in, c_in = [h] * T, [c] * T  # the state each step starts from
+                gate_zeros = torch.zeros((), dtype=torch.int64)
                 for t in (range(T) if d == 0 else range(T - 1, -1, -1)):
-                    gi = gi_seq[:, t]
-                    for k, v in enumerate(lstm_rows_ops(cell, ih_seq[:, t], spk_seq[:, t], (h, c))):
-                        ops[k] += v
-                    i, f, g, o = (F.linear(h, cell.weight_hh, cell.bias_hh) + gi).chunk(4, 1)
+                    h_in[t], c_in[t] = h, c
+                    i, f, g, o = (F.linear(h, cell.weight_hh, cell.bias_hh) + gi_seq[:, t]).chunk(4, 1)
                     i, f, o = torch.sigmoid(i), torch.sigmoid(f), torch.sigmoid(o)
-                    zeros += int((i == 0).sum() + (f == 0).sum() + (o == 0).sum())
-                    total += 3 * B * H
+                    gate_zeros += (i == 0).sum() + (f == 0).sum() + (o == 0).sum()
                     c = f * c + i * torch.tanh(g)
                     h = o * torch.tanh(c)
                     hs[t] = h
+                zeros += int(gate_zeros)
+                total += 3 * B * H * T
+                # NeuroBench's count of every step (one row per window and step, all at once)
+                state = (torch.stack(h_in, 1).reshape(B * T, H), torch.stack(c_in, 1).reshape(B * T, H))
+                for k, v in enumerate(lstm_rows_ops(cell, ih_seq.reshape(B * T, -1), spk_seq.reshape(B * T), state)):
+                    ops[k] += v
                 outs.append(torch.stack(hs, 1))  # (B, T, H), in time order
             seq = torch.cat(outs, -1)  # (B, T, 2H): the next layer's input (dropout: eval)
         feats = torch.cat([seq[:, -1, :H], seq[:, 0, H:]], -1)  # last forward, last backward state
