@@ -97,7 +97,7 @@ def float16_variant(after: Variant | None = None, name: str | None = None) -> Va
 
     def step(model: nn.Module, data: Any, cfg: Any) -> nn.Module:
         model = model.half()
-        model.quantization_summary = {"dtype": "float16", "n_params": sum(p.numel() for p in model.parameters())}
+        model.quantization_summary = {"format": "fp16", "dtype": "float16", "n_params": sum(p.numel() for p in model.parameters())}
         return model
 
     def apply(model: nn.Module, data: Any, cfg: Any) -> nn.Module:

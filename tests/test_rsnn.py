@@ -277,6 +277,18 @@ def test_activation_sparsity_counts_hidden_spikes_and_readout_crossings():
 # --- variants -------------------------------------------------------------------------------
 
 
+@pytest.mark.parametrize("C,rate,zeros,sparsity", [(96, 0.4, 4146, 0.3999), (96, 0.45, 4664, 0.4498), (96, 0.5, 5184, 0.5), (192, 0.45, 7429, 0.4499)])
+def test_per_layer_pruning_counts_are_those_of_the_published_weights(C, rate, zeros, sparsity):
+    """floor(rate * n) zeros per layer: the counts (and NeuroBench's rounded connection
+    sparsities) found in the published files pruned at 40 / 45 / 50 %."""
+    from bench.pruning import prune_l1_per_tensor
+
+    model = RSNN(C, 2, tiny.CONFIG)
+    prune_l1_per_tensor(model, rate).release()
+    assert sum(int((m.weight == 0).sum()) for m in (model.fc_in, model.fc_rec, model.fc_out)) == zeros
+    assert ConnectionSparsity()(TorchModel(model)) == sparsity
+
+
 def test_iterative_pruning_keeps_per_layer_floor_rates_and_fp16_keeps_the_zeros():
     rec = make_recording(24, 2400, seed=5)
     cfg = tiny.ENTRY.make_config(quick=True)
