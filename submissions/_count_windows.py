@@ -34,15 +34,19 @@ GUIDE_BINS = 1024  # uniform-grid bins of the jitter's guide table (draws stay e
 
 def raw_counts(data: ReachingData, split: str) -> torch.Tensor:
     """(n, N, C) integer window sums of ``split``: the data's windows without their transform,
-    in the smallest integer dtype that holds them (uint8 for binary 4 ms inputs)."""
+    in the smallest integer dtype that holds them (uint8 for binary 4 ms inputs). Kept on
+    ``data`` (like its transformed windows), so epochs and variants cut them once."""
     plain = dataclasses.replace(data.windows, transform=None)
-    fresh = {"_cache": {}} if any(f.name == "_cache" and f.init for f in dataclasses.fields(data)) else {}
-    sums = dataclasses.replace(data, windows=plain, **fresh).x(split)
-    top = int(sums.max()) if sums.numel() else 0
-    if sums.numel() and (float(sums.min()) < 0 or not torch.equal(sums, sums.round())):
-        raise ValueError(f"window sums of split {split!r} are not whole counts >= 0 (input mode with fractional values?)")
-    dtype = torch.uint8 if top < 256 else torch.int16 if top < 2**15 else torch.int32
-    return sums.to(dtype)
+    memo = data.__dict__.setdefault("_raw_counts", {})
+    key = (plain, split, getattr(data, "prime", False))
+    if key not in memo:
+        fresh = {"_cache": {}} if any(f.name == "_cache" and f.init for f in dataclasses.fields(data)) else {}
+        sums = dataclasses.replace(data, windows=plain, **fresh).x(split)
+        top = int(sums.max()) if sums.numel() else 0
+        if sums.numel() and (float(sums.min()) < 0 or not torch.equal(sums, sums.round())):
+            raise ValueError(f"window sums of split {split!r} are not whole counts >= 0 (input mode with fractional values?)")
+        memo[key] = sums.to(torch.uint8 if top < 256 else torch.int16 if top < 2**15 else torch.int32)
+    return memo[key]
 
 
 class CountAugment:
@@ -106,13 +110,46 @@ def _stirling_table(size: int) -> torch.Tensor:
     return torch.from_numpy(np.where(v > 1, v * np.log(w) - w + 0.5 * np.log(2 * np.pi * w), 0.0))
 
 
-def poisson_nll_full(log_rates: torch.Tensor, counts: torch.Tensor) -> torch.Tensor:
-    """= F.poisson_nll_loss(log_rates, counts, log_input=True, full=True) for integer counts:
-    the Stirling term t log t - t + log(2 pi t) / 2 (t > 1), which carries no gradient, is
-    summed from a histogram of the counts instead of being computed per value."""
+def _stirling_mean(counts: torch.Tensor) -> float:
+    """mean of t log t - t + log(2 pi t) / 2 over the counts (0 where t <= 1), from their
+    histogram: the constant term of the full Poisson NLL, which carries no gradient."""
     hist = torch.bincount(counts.reshape(-1))
-    const = float(hist.double() @ _stirling_table(1 << max(6, int(len(hist) - 1).bit_length()))[: len(hist)]) / max(counts.numel(), 1)
-    return nn.functional.poisson_nll_loss(log_rates, counts.to(log_rates.dtype), log_input=True, full=False) + const
+    return float(hist.double() @ _stirling_table(1 << max(6, int(len(hist) - 1).bit_length()))[: len(hist)]) / max(counts.numel(), 1)
+
+
+def poisson_nll_full(log_rates: torch.Tensor, counts: torch.Tensor) -> torch.Tensor:
+    """= F.poisson_nll_loss(log_rates, counts, log_input=True, full=True) for integer counts."""
+    return nn.functional.poisson_nll_loss(log_rates, counts.to(log_rates.dtype), log_input=True, full=False) + _stirling_mean(counts)
+
+
+class _DecoderPoissonNLL(torch.autograd.Function):
+    """mean(exp(l) - t l) with l = z W^T + b, as one autograd node: backward is
+    G = (exp(l) - t) / n, then G W, G^T z and G summed (no per-op graph on (B, N, C))."""
+
+    @staticmethod
+    def forward(ctx, z: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
+        z2 = z.reshape(-1, z.shape[-1])
+        log_rates = torch.addmm(bias, z2, weight.t())  # (M, C)
+        rates = log_rates.exp()
+        ctx.save_for_backward(z2, weight, rates, targets)
+        ctx.z_shape = z.shape
+        return torch.addcmul(rates, targets, log_rates, value=-1.0).mean()
+
+    @staticmethod
+    def backward(ctx, grad: torch.Tensor):
+        z2, weight, rates, targets = ctx.saved_tensors
+        g = (rates - targets).mul_(grad / rates.numel())  # (M, C)
+        grad_z = (g @ weight).reshape(ctx.z_shape) if ctx.needs_input_grad[0] else None
+        grad_w = g.t() @ z2 if ctx.needs_input_grad[1] else None
+        grad_b = g.sum(0) if ctx.needs_input_grad[2] else None
+        return grad_z, grad_w, grad_b, None
+
+
+def decoder_poisson_nll(z: torch.Tensor, decoder: nn.Linear, counts: torch.Tensor) -> torch.Tensor:
+    """= poisson_nll_full(decoder(z), counts): the full Poisson NLL of integer ``counts`` (any
+    shape ending in C) under log-rates ``decoder(z)``, with a fused gradient."""
+    targets = counts.reshape(-1, counts.shape[-1]).to(z.dtype)
+    return _DecoderPoissonNLL.apply(z, decoder.weight, decoder.bias, targets) + _stirling_mean(counts)
 
 
 Loss = Callable[[torch.Tensor, torch.Tensor, torch.Tensor], torch.Tensor]  # (inputs, counts, labels) -> loss
@@ -170,4 +207,4 @@ def fit_count_windows(
     return fit(keep if keep is not None else model, train_epoch, validate, epochs=epochs, patience=patience, desc=desc)
 
 
-__all__ = ["raw_counts", "CountAugment", "poisson_nll_full", "fit_count_windows"]
+__all__ = ["raw_counts", "CountAugment", "poisson_nll_full", "decoder_poisson_nll", "fit_count_windows"]

@@ -37,7 +37,7 @@ from bench.quantization import quantized_variant
 from bench.registry import Entry, register
 from bench.tasks.reaching import ReachingData
 from bench.windows import Windows
-from submissions._count_windows import CountAugment, fit_count_windows, poisson_nll_full
+from submissions._count_windows import CountAugment, decoder_poisson_nll, fit_count_windows
 
 
 @dataclass(frozen=True)
@@ -180,8 +180,8 @@ class AEGRUTrainer(nn.Module):
         pred = self.model.recur_train(z)  # (B, N, 2)
         loss = cfg.w_mse * F.mse_loss(pred, y)
         if cfg.w_poisson:
-            # PoissonNLL(exp(log_rates), counts; full=True) from the log-rates directly
-            loss = loss + cfg.w_poisson * poisson_nll_full(self.heads.decoder(z), counts)
+            # PoissonNLL(exp(log_rates), counts; full=True) of log_rates = decoder(z), one fused node
+            loss = loss + cfg.w_poisson * decoder_poisson_nll(z, self.heads.decoder, counts)
         if cfg.w_kl:
             loss = loss + cfg.w_kl * (-0.5 * (1 + logvar - mu**2 - logvar.exp()).sum(-1).mean())
         return loss
