@@ -19,7 +19,7 @@ from bench.tasks.reaching import TASK, evaluate_reaching, stream_predictions
 from bench.training import set_seed
 from bench.windows import Windows, window_sums
 from submissions import aegru, gru
-from submissions._count_windows import CountAugment, poisson_nll_full, raw_counts
+from submissions._count_windows import CountAugment, decoder_poisson_nll, poisson_nll_full, raw_counts
 from tests.conftest import make_recording
 
 
@@ -128,6 +128,15 @@ def test_poisson_loss_equals_torch_full_loss():
     counts = torch.poisson(torch.full((64, 5, 30), 2.5), generator=g).to(torch.int16)
     ref = F.poisson_nll_loss(log_rates, counts.float(), log_input=True, full=True)
     assert torch.allclose(poisson_nll_full(log_rates, counts), ref, atol=1e-6)
+    # the fused decoder + loss node: same value and gradients as autograd through both
+    dec = nn.Linear(8, 30).double()
+    z = torch.randn(64, 5, 8, generator=g, dtype=torch.float64, requires_grad=True)
+    fused = decoder_poisson_nll(z, dec, counts)
+    grads = torch.autograd.grad(fused, [z, dec.weight, dec.bias])
+    plain = F.poisson_nll_loss(dec(z), counts.double(), log_input=True, full=True)
+    for a, b in zip(grads, torch.autograd.grad(plain, [z, dec.weight, dec.bias])):
+        torch.testing.assert_close(a, b, rtol=1e-10, atol=1e-12)
+    assert abs(float(fused) - float(plain)) < 1e-10
 
 
 @pytest.mark.parametrize("module", [aegru, gru])
