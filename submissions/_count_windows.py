@@ -1,5 +1,5 @@
 """Training on integer window counts, for AEGRU and the vanilla GRU: jitter and transform on
-whole batches in torch, nothing inverted.
+whole batches by table lookup, nothing inverted.
 
 AEGRU's inputs are x' = log(softplus(s)) of window sums s, and its augmentation (count jitter)
 acts on s. Instead of cutting transformed windows and inverting the transform per batch, the

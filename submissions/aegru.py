@@ -14,8 +14,9 @@ exp(Linear(32 -> C)(z)); they live in ``AEHeads``, which the evaluated module do
 unregistered reference to them so that variants can fine-tune with the same loss.
 
 Training speed (issue 12): batches are raw integer window counts, jittered and transformed by
-table lookup (``submissions/_count_windows.py``); the recurrence runs as ``recur_train``, the
-same GRU equations on the cell's own weights with the input gates of all steps in one matmul.
+table lookup (``submissions/_count_windows.py``); the recurrence runs as ``recur_train``
+(``gru_steps``: the cell's equations on its own weights, the input gates of all steps in one
+matmul) and the decoder with its Poisson loss as one fused autograd node.
 
 Footprint: NeuroBench counts parameters and buffers. Like the NeuroBench examples (and our
 baselines), the module registers a (1, C) float32 ``input_state``: the streaming input register a
@@ -92,6 +93,32 @@ def fast_dropout(x: torch.Tensor, p: float, training: bool) -> torch.Tensor:
     return x * ((torch.rand_like(x) >= p).to(x.dtype) * (1.0 / (1.0 - p)))
 
 
+def gru_steps(cell: nn.GRUCell, x: torch.Tensor, norm: nn.LayerNorm | None = None) -> torch.Tensor:
+    """(B, N, I) -> (B, N, H): the GRUCell over the N steps from h_0 = 0 (h_t = norm(cell(x_t,
+    h_{t-1})) with ``norm``), computed for training on the cell's own weights with the input
+    gates of all steps in one matmul and W_hh h skipped at h_0 = 0. Same equations as the
+    cell; float rounding may differ from its kernel (the evaluated path runs the cell)."""
+    H = cell.hidden_size
+    gi = F.linear(x, cell.weight_ih, cell.bias_ih)  # (B, N, 3H): r, z, n gates
+    b_rz, b_n = cell.bias_hh.split([2 * H, H])
+    h, hs = None, []
+    for g in gi.unbind(1):
+        g_rz, g_n = g.split([2 * H, H], 1)
+        if h is None:
+            r, u = torch.sigmoid(g_rz + b_rz).chunk(2, 1)
+            n = torch.tanh(g_n + r * b_n)
+            h = n - u * n  # (1 - u) n + u h with h = 0
+        else:
+            gh_rz, gh_n = F.linear(h, cell.weight_hh, cell.bias_hh).split([2 * H, H], 1)
+            r, u = torch.sigmoid(g_rz + gh_rz).chunk(2, 1)
+            n = torch.tanh(g_n + r * gh_n)
+            h = n + u * (h - n)  # (1 - u) n + u h
+        if norm is not None:
+            h = F.layer_norm(h, norm.normalized_shape, norm.weight, norm.bias, norm.eps)
+        hs.append(h)
+    return torch.stack(hs, 1)
+
+
 # --- the evaluated model ---------------------------------------------------------------------
 
 
@@ -129,21 +156,8 @@ class AEGRU(nn.Module):
         return self.readout(self.dropout(h))
 
     def recur_train(self, z: torch.Tensor) -> torch.Tensor:
-        """``recur(z, all_steps=True)`` for training: the same GRU equations on the cell's own
-        weights, with the input gates of all N steps in one matmul and h_0 = 0 skipping W_hh h
-        (float rounding may differ from the cell's kernel; the evaluated path is ``recur``)."""
-        H, cell = self.hidden, self.cell
-        gi = F.linear(z, cell.weight_ih, cell.bias_ih)  # (B, N, 3H): r, z, n gates
-        h, hs = None, []
-        for t in range(z.shape[1]):
-            g = gi[:, t]
-            gh = cell.bias_hh.expand_as(g) if h is None else F.linear(h, cell.weight_hh, cell.bias_hh)
-            r, u = torch.sigmoid(g[:, :2 * H] + gh[:, :2 * H]).chunk(2, 1)
-            n = torch.tanh(g[:, 2 * H:] + r * gh[:, 2 * H:])
-            h = n - u * n if h is None else n + u * (h - n)  # (1 - u) n + u h
-            h = F.layer_norm(h, (H,), self.norm.weight, self.norm.bias, self.norm.eps)
-            hs.append(h)
-        return self.readout(fast_dropout(torch.stack(hs, 1), self.dropout.p, self.training))
+        """``recur(z, all_steps=True)`` for training (``gru_steps``: same equations, same weights)."""
+        return self.readout(fast_dropout(gru_steps(self.cell, z, self.norm), self.dropout.p, self.training))
 
     def forward(self, x: torch.Tensor, all_steps: bool | None = None) -> torch.Tensor:
         """(B, N, C) -> (B, N, 2) in training, (B, 2) in eval (override with ``all_steps``)."""

@@ -6,6 +6,9 @@ velocity loss (10 * MSE on every step), so that the only difference is the autoe
 
     h_t = GRUCell(x'_t, h_{t-1}), h_0 = 0     # (B, 32) over the N window steps
     v = Linear(32 -> 2)(Dropout(h_N))         # every step in training, the last at inference
+
+Training runs on AEGRU's count windows (``submissions/_count_windows.py``) and ``forward_train``
+(the cell's equations over all steps on its own weights, ``submissions.aegru.gru_steps``).
 """
 
 from __future__ import annotations
@@ -20,7 +23,7 @@ from bench.registry import Entry, register
 from bench.tasks.reaching import ReachingData
 from bench.windows import Windows
 from submissions._count_windows import fit_count_windows
-from submissions.aegru import fast_dropout
+from submissions.aegru import fast_dropout, gru_steps
 
 
 @dataclass(frozen=True)
@@ -65,13 +68,10 @@ class VanillaGRU(nn.Module):
         return self.readout(self.dropout(h))
 
     def forward_train(self, x: torch.Tensor) -> torch.Tensor:
-        """``forward(x, all_steps=True)`` for training: the whole sequence through the fused
-        GRU kernel on the cell's own weights (shared, not copied)."""
+        """``forward(x, all_steps=True)`` for training: ``gru_steps`` (the cell's equations on
+        its own weights, the input gates of all steps in one matmul)."""
         self._check(x)
-        c = self.cell
-        h0 = x.new_zeros(1, x.shape[0], self.hidden)
-        hs, _ = torch._VF.gru(x, h0, [c.weight_ih, c.weight_hh, c.bias_ih, c.bias_hh], True, 1, 0.0, self.training, False, True)
-        return self.readout(fast_dropout(hs, self.dropout.p, self.training))
+        return self.readout(fast_dropout(gru_steps(self.cell, x), self.dropout.p, self.training))
 
     def _check(self, x: torch.Tensor) -> None:
         if x.dim() != 3 or x.shape[-1] != self.n_inputs:
