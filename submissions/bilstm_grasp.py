@@ -131,6 +131,11 @@ class BiLSTMNet(nn.Module):
         return total
 
 
+# sigmoid(x) >= 1.8e-35 for x > -80, a normal float32: no faithful sigmoid rounds it to 0, so gate
+# zeros are only counted in steps whose smallest pre-activation is below this bound
+GATE_ZERO_BOUND = -80.0
+
+
 @torch.no_grad()
 def window_pass(net: BiLSTMNet, bins: torch.Tensor, first: torch.Tensor, window: int, batch_size: int = 4096) -> CountedPass:
     """``net`` on the windows bins[first[w] : first[w] + window], with what NeuroBench's hooks count.
@@ -166,9 +171,11 @@ def window_pass(net: BiLSTMNet, bins: torch.Tensor, first: torch.Tensor, window:
                 gate_zeros = torch.zeros((), dtype=torch.int64)
                 for t in (range(T) if d == 0 else range(T - 1, -1, -1)):
                     h_in[t], c_in[t] = h, c
-                    i, f, g, o = (F.linear(h, cell.weight_hh, cell.bias_hh) + gi_seq[:, t]).chunk(4, 1)
+                    pre = F.linear(h, cell.weight_hh, cell.bias_hh) + gi_seq[:, t]
+                    i, f, g, o = pre.chunk(4, 1)
                     i, f, o = torch.sigmoid(i), torch.sigmoid(f), torch.sigmoid(o)
-                    gate_zeros += (i == 0).sum() + (f == 0).sum() + (o == 0).sum()
+                    if pre.min() <= GATE_ZERO_BOUND:  # else no sigmoid gate can be exactly 0
+                        gate_zeros += (i == 0).sum() + (f == 0).sum() + (o == 0).sum()
                     c = f * c + i * torch.tanh(g)
                     h = o * torch.tanh(c)
                     hs[t] = h

@@ -253,3 +253,17 @@ def test_grasp_ops_equal_neurobench_one_window_per_call(gset, entries):
     assert theirs["Effective_ACs"] > 0
     for key in ("Dense", "Effective_MACs", "Effective_ACs"):
         assert ours[key] == pytest.approx(theirs[key], rel=1e-9), key
+
+
+def test_window_pass_counts_saturated_gates(gset, entries):
+    """Gates driven to exactly 0 (a -1e4 bias) are counted as the hooked pass counts them."""
+    entry = entries["phase"]
+    torch.manual_seed(0)
+    data = GraspData(gset, "phase")
+    net = entry.build(data.n_inputs, 2, entry.make_config(layers=2, units=8)).eval()
+    with torch.no_grad():
+        net.fwd[1].bias_ih[:3] = -1e4  # three input gates of the second layer's forward cell
+    fast = evaluate_grasp(net, data, entry, fast=True)
+    hooked = evaluate_grasp(net, data, entry, fast=False)
+    assert fast.metrics["ActivationSparsity"] > 0
+    assert fast.metrics == hooked.metrics
