@@ -92,12 +92,19 @@ def lstm_rows_ops(cell: nn.LSTMCell, ih: torch.Tensor, spiking: torch.Tensor, st
     """``lstm_cell_ops`` from the rows' ``input_products`` and spiking flags (computed once per
     distinct input row when overlapping windows share them)."""
     hb, cb = _nonzero(state[0]), _nonzero(state[1])
+    w_hh = _nonzero(cell.weight_hh)
     b_ih, b_hh = _bias(cell, ones=False)
-    macs, acs = _split(_lstm_rows(ih + hb @ _nonzero(cell.weight_hh).t(), b_ih + b_hh, cb), spiking)
+    H = cell.hidden_size
+    if cell.bias and bool(((b_ih + b_hh) != 0).all()):
+        # every binarised gate is 1 whatever the products: i, f, g, o products, then
+        # f*c + i*g = c + 1 (nnz(c) + H) and o * [c1 != 0] (H), per row
+        per_row = ih.sum(1) + hb @ w_hh.sum(0) + cb.sum(1) + 2 * H
+    else:
+        per_row = _lstm_rows(ih + hb @ w_hh.t(), b_ih + b_hh, cb)
+    macs, acs = _split(per_row, spiking)
     # dense: weights and x set to ones, NeuroBench binarises (not ones) the nested (h, c) pair.
     # Every gate product is then I + nnz(h) >= 1, so every binarised gate is 1: the row counts
     # 4H (I + nnz(h)) products, f*c + i*g = c + 1 (nnz(c) + H), and o * [c1 != 0] = H.
-    H = cell.hidden_size
     nnz_h, nnz_c = int(hb.sum()), int(cb.sum())
     dense = 4 * H * (cell.input_size * ih.shape[0] + nnz_h) + nnz_c + 2 * H * ih.shape[0]
     return dense, macs, acs
