@@ -21,7 +21,7 @@ from submissions._rsnn import RSNNConfig, build_rsnn, load_published, published_
 from submissions._rsnn_train import prune_iteratively, train
 
 CONFIG = RSNNConfig(hidden=64, readout_taus=((10e-3, 50e-3),))
-QUICK = {"epochs": 2, "sample_len": 100, "sample_stride": 50, "batch_size": 16, "burn_in": 10, "val_every": 1, "val_lanes": 4, "prune_epochs": 1, "prune_max": 0.5}
+QUICK = {"epochs": 6, "sample_len": 100, "sample_stride": 50, "batch_size": 16, "burn_in": 10, "val_every": 1, "val_lanes": 4, "prune_epochs": 1, "prune_max": 0.5}
 
 PRUNED = Variant(
     "pruned",
