@@ -540,10 +540,10 @@ def test_primary_metric_raises(tiny, store_copy, monkeypatch):
 
 def test_secondary_metric_raises(tiny, store_copy, monkeypatch):
     """SynapticOperations fails: the run is scored, the failure is recorded, never a number."""
-    from neurobench.metrics.workload import SynapticOperations
+    from bench.evaluation import SampleSynapticOperations  # NeuroBench's, counted per sample
 
     root, before = store_copy
-    _break_metric(monkeypatch, SynapticOperations)
+    _break_metric(monkeypatch, SampleSynapticOperations)
     out, crash = _sweep(sup.spec("fault_tiny", tiny, seed=14, variants=["base"]), tiny, root, seed=15)
     monkeypatch.undo()
     record = store.read(out.paths[0]) if out else {}
