@@ -11,8 +11,9 @@ and ``deploy.checkpoints.save(...)`` beside the result. Each part that fails is 
 whose operation counts failed, a storage count that cannot be made.
 
 Modules: ``steppers`` (one streaming step), ``latency``, ``energy``, ``storage``,
-``checkpoints``, ``export`` / ``nir_format`` (verified NIR and ONNX files), ``neuron_metrics``
-(NeuroBench 2.3's NeuronOperations and ActivationSparsityByLayer, guarded).
+``checkpoints``, ``export`` / ``nir_format`` (verified NIR and ONNX files). NeuroBench 2.3's
+NeuronOperations and ActivationSparsityByLayer (guarded) live in ``bench.neuron_metrics``, beside
+the evaluation that runs them.
 """
 
 from __future__ import annotations

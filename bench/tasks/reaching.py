@@ -212,7 +212,12 @@ def evaluate_reaching(model: nn.Module, data: ReachingData, entry, split: str = 
         n_zero = min(data.n_warmup, len(y))
         loader = Batches(x, y, batch_size, lead=[NEUROBENCH_BATCH] * math.ceil(n_zero / NEUROBENCH_BATCH))
         wrapper = WarmupModel(model, n_zero, data.n_outputs)
-    outcome = run_neurobench(model, loader, reaching_workload(entry.spiking), spiking=entry.spiking, model=wrapper)
+    from bench.neuron_metrics import workload_additions
+
+    extra_metrics, not_measured = workload_additions(model, entry.spiking)  # NeuroBench 2.3's per-layer / neuron metrics
+    outcome = run_neurobench(model, loader, reaching_workload(entry.spiking) + extra_metrics, spiking=entry.spiking, model=wrapper)
+    if not_measured:
+        outcome.extra["not_measured"] = not_measured
     ops = outcome.metrics.get("SynapticOperations")
     if isinstance(ops, dict) and isinstance(ops.get("Dense"), (int, float)) and len(y) > n_zero:
         # NeuroBench divides by every sample of the stream; the nominal figure by those run

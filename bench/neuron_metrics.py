@@ -77,5 +77,22 @@ def workload_additions(net: nn.Module, spiking: bool) -> tuple[list[type], dict[
     else:
         notes["ActivationSparsityByLayer"] = "not measured: no nn.ReLU / nn.Sigmoid / spiking neuron to hook"
     if spiking:
-        metrics.append(NeuronOperations)
+        unknown = _uncosted_neurons(net)
+        if unknown:  # NeuroBench has no cost for them: not measured, and the reason is stored
+            notes["NeuronOperations"] = "not measured: NeuroBench 2.3 has no operation cost for " + ", ".join(unknown)
+        else:
+            metrics.append(NeuronOperations)
     return metrics, notes
+
+
+def _uncosted_neurons(net: nn.Module) -> list[str]:
+    """snnTorch neurons of ``net`` whose (type, reset mechanism) NeuroBench 2.3 cannot cost."""
+    import snntorch
+
+    out = []
+    for name, mod in net.named_modules():
+        if isinstance(mod, snntorch.SpikingNeuron):
+            kind, reset = type(mod).__name__, getattr(mod, "_reset_mechanism", None)
+            if kind not in neuron_ops_reset_operations or reset not in neuron_ops_reset_operations[kind]:
+                out.append(f"{kind} {name!r} (reset {reset!r})")
+    return out
