@@ -32,22 +32,22 @@ def main(argv: list[str] | None = None) -> int:
     work = Path(tempfile.mkdtemp(prefix="bench-parallel-"))
     os.environ["BENCH_CACHE"] = str(work / "cache")
     os.environ["BENCH_PROGRESS"] = "0"
-    from bench.parallel import available_cores, run_parallel
-    from bench.runner import run_specs
+    from bench.execution import run_all
+    from bench.execution.local import available_cores
     from tests.fault_entries import _support as sup
 
     tiny = sup.tiny_mat(work)
     specs = [sup.spec("fault_tiny", tiny, seed=s, overrides={"epochs": args.epochs}) for s in range(args.runs)]
-    run_specs([sup.spec("fault_tiny", tiny, seed=999, variants=["base"])], work / "warm", progress=False)  # cache + lazy imports
+    run_all([sup.spec("fault_tiny", tiny, seed=999, variants=["base"])], work / "warm", progress=False)  # cache + lazy imports
     executors = {
-        "sequential": lambda root: run_specs(specs, root, progress=False),
-        f"local --jobs {args.jobs}": lambda root: run_parallel(specs, root, jobs=args.jobs, progress=False),
+        "sequential": lambda root: run_all(specs, root, progress=False),
+        f"local --jobs {args.jobs}": lambda root: run_all(specs, root, jobs=args.jobs, progress=False),
     }
     try:
         import ray  # noqa: F401
 
         if not args.no_ray:
-            executors["ray (local)"] = lambda root: run_parallel(specs, root, jobs=args.jobs, executor="ray", progress=False)
+            executors["ray (local)"] = lambda root: run_all(specs, root, jobs=args.jobs, executor="ray", progress=False)
     except ImportError:
         print("ray is not installed: skipped")
     print(f"{args.runs} runs x 2 rows (fault_tiny, {args.epochs} epochs, {tiny.name}); {available_cores()} cores")
