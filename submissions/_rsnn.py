@@ -28,13 +28,24 @@ are CubaLIF without reset: their threshold crossings are unused but returned as 
 ``Synaptic`` returns them, so NeuroBench counts them as activations exactly as it does for the
 authors' wrapper and for SNN_streaming's output layer. The weights are three ``nn.Linear``
 layers (input, recurrent, readout) that NeuroBench's SynapticOperations hooks: fed binary inputs
-and spikes, all their operations are accumulates (effective MACs = 0). The recurrent layer is
-called once per sample; the input and readout projections run over the whole stream at once in
-float32 (operation counts are identical). In float16 every projection runs once per sample:
+and spikes, all their operations are accumulates (effective MACs = 0). The evaluated path calls
+every layer once per sample, as a device runs the network (and as the authors' evaluation did):
 NeuroBench's own SynapticOperations sums a layer call's operation count in the layer's dtype,
-which overflows float16 for a whole-stream call (the authors' evaluation also ran sample by
-sample). Training (``run(..., fused=True)``, the default with gradients) runs the same equations
-through the hand-written BPTT of ``_rsnn_fused`` (3x faster on a CPU; tested equal).
+which overflows float16 for a whole-stream call, and a whole-stream matrix product rounds
+differently from a one-sample one (float32 sums in another order, ~1e-7), which could flip a
+spike sitting on the threshold. So the step protocol below (``init_state`` / ``step``, one sample
+per call, used by bench.deploy's latency and ONNX export) equals ``model(stream)`` bit for bit in
+float32 and float16. Training (``run(..., fused=True)``, the default with gradients) runs the
+same equations through the hand-written BPTT of ``_rsnn_fused`` (3x faster on a CPU; tested
+equal).
+
+NIR. NIR's CubaLIF (tau_syn dI/dt = -I + w_in S, tau_mem dv/dt = v_leak - v + R I, reset to
+v_reset when v > v_threshold) cannot express this neuron: here the spike comes from the membrane
+BEFORE the update and resets the UPDATED membrane, so the sample of synaptic current integrated
+in the step after a threshold crossing is discarded (one step of refractoriness) -- NIR's CubaLIF
+resets at the crossing and integrates the next sample. No delay placed around a CubaLIF turns one
+into the other, so ``nir_missing`` refuses the export with that reason (the readout, a CubaLI
+under forward Euler, and the one-step registers, NIR Delay nodes, would map).
 
 Footprint. SpikingNeuron registers its threshold, graded-spike factor and reset code as buffers;
 here they are plain constants (threshold 1, no graded spikes, reset fixed by the neuron type), so
@@ -211,7 +222,9 @@ class RSNN(nn.Module):
     def run(self, x: torch.Tensor, stepwise: bool | None = None, fused: bool | None = None) -> tuple[torch.Tensor, torch.Tensor]:
         """Predictions (B, T, 2) and the hidden spikes (B, T, H) before dropout.
 
-        ``stepwise``: project input and readout one sample at a time (default: in float16 only).
+        ``stepwise``: project input and readout one sample at a time (default; ``False``
+        projects the whole stream at once, faster for the module path with gradients, not bit
+        for bit equal to ``step`` in float32).
         ``fused``: run the time loops as ``_rsnn_fused``'s autograd Functions (default: when
         training with gradients; the evaluated path calls the neuron modules every step)."""
         if x.dim() != 3 or x.shape[-1] != self.n_inputs:
@@ -220,7 +233,7 @@ class RSNN(nn.Module):
         x = x.to(dtype)
         B, T, _ = x.shape
         if stepwise is None:
-            stepwise = dtype == torch.float16  # see the module docstring (NeuroBench's op counts)
+            stepwise = True  # see the module docstring (NeuroBench's op counts, step == forward)
         if fused is None:
             fused = self.training and torch.is_grad_enabled()
         x_reg = torch.cat([x.new_zeros(B, 1, self.n_inputs), x[:, :-1]], 1)  # x_{t-1}
@@ -281,6 +294,64 @@ class RSNN(nn.Module):
         out = ReadoutLoop.apply(self.fc_out(s_prev), d_syn_o, d_mem_o)  # (T, B, K)
         pred = out.transpose(0, 1).reshape(B, T, self.n_heads, self.n_outputs).mean(2)
         return pred, spikes.transpose(0, 1)
+
+    # --- the step protocol (bench.deploy.steppers): one 4 ms sample per call, evaluation only --
+
+    def init_state(self, batch: int = 1) -> tuple[torch.Tensor, ...]:
+        """Zero state of a new stream, in the weights' dtype: (x_prev (B, C), syn, mem,
+        s_reg (B, H), syn_o, mem_o (B, K)) -- the one-step input register, the hidden neurons,
+        their spike register and the readout units of every head (head-major, as ``fc_out``).
+        Also computes the decays the steps use (a device computes them once, not per sample)."""
+        if isinstance(batch, bool) or not isinstance(batch, int) or batch < 1:
+            raise ValueError(f"RSNN.init_state: batch must be a positive int, got {batch!r}")
+        w = self.fc_in.weight
+        H, K = self.fc_rec.in_features, self.fc_out.out_features
+        self._step_cache = None
+        self._step_decays()
+        return (w.new_zeros(batch, self.n_inputs), w.new_zeros(batch, H), w.new_zeros(batch, H), w.new_zeros(batch, H),
+                w.new_zeros(batch, K), w.new_zeros(batch, K))
+
+    def _step_decays(self) -> tuple[tuple, tuple]:
+        """The hidden and readout decays, computed once per parameter version (as ``run`` does
+        once per call, bit for bit) and recomputed whenever a time-constant parameter changes."""
+        params = (self.hidden.syn_param, self.hidden.mem_param, self.readout.syn_param, self.readout.mem_param)
+        try:
+            key = tuple((p.data_ptr(), p._version, p.dtype, p.device) for p in params)
+        except RuntimeError:  # inference tensors keep no version counter: recompute every step
+            key = None
+        cache = getattr(self, "_step_cache", None)
+        if key is None or cache is None or cache[0] != key:
+            with torch.no_grad():
+                cache = (key, self.hidden.decays(), self.readout.decays())
+            self._step_cache = cache
+        return cache[1], cache[2]
+
+    def step(self, x_t: torch.Tensor, state: tuple[torch.Tensor, ...]) -> tuple[torch.Tensor, tuple[torch.Tensor, ...]]:
+        """One sample: x_t (B, C) -> prediction (B, 2) float32 and the new state. The same
+        modules and operations as ``run``'s evaluated path (no dropout): stepping a stream
+        equals ``model(stream)`` sample by sample."""
+        if x_t.dim() != 2 or x_t.shape[-1] != self.n_inputs:
+            raise ValueError(f"RSNN.step: x_t must be (B, {self.n_inputs}), got {tuple(x_t.shape)}")
+        if not isinstance(state, (tuple, list)) or len(state) != 6:
+            raise ValueError("RSNN.step: state must be the 6 tensors of init_state (x_prev, syn, mem, s_reg, syn_o, mem_o)")
+        x_prev, syn, mem, s_reg, syn_o, mem_o = state
+        dec, dec_o = self._step_decays()
+        spk, syn, mem = self.hidden(self.fc_in(x_prev), self.fc_rec(s_reg), syn, mem, dec)
+        _, syn_o, mem_o = self.readout(self.fc_out(s_reg), None, syn_o, mem_o, dec_o)
+        y = mem_o.reshape(len(mem_o), self.n_heads, self.n_outputs)
+        if y.dtype == torch.float16:  # predictions leave as float32 (exact), as in run()
+            y = y.float()
+        return y.mean(1), (x_t.to(self.fc_in.weight.dtype), syn, mem, spk, syn_o, mem_o)
+
+    def nir_missing(self) -> list[str]:
+        """Why NIR cannot express this network (bench.deploy.nir_format asks before tracing)."""
+        return [
+            "hidden (CubaLIF, reset to zero): the spike is taken from the membrane BEFORE the update and zeroes the "
+            "UPDATED membrane, so the synaptic current of the step after a threshold crossing is discarded (one step "
+            "of refractoriness); NIR's CubaLIF (tau_syn dI/dt = -I + w_in S, tau_mem dv/dt = v_leak - v + R I, "
+            "v = v_reset when v > v_threshold) resets at the crossing and integrates that current, and no NIR "
+            "node (Delay included) adds a spike-gated refractory step"
+        ]
 
 
 def build_rsnn(n_inputs: int, n_outputs: int, cfg: RSNNConfig) -> RSNN:

@@ -361,3 +361,139 @@ def test_cross_session_pretraining_uses_the_training_parts_of_same_channel_sessi
     bad = tiny.ENTRY.make_config(quick=True, pretrain_data=str(tmp_path / "nowhere"), pretrain_epochs=1)
     with pytest.raises(ValueError, match="not a folder"):
         tiny.ENTRY.train(tiny.ENTRY.build(24, 2, bad), data, bad)
+
+
+# --- the step protocol: latency and export (bench.deploy) -------------------------------------
+
+
+def spiking_model(C: int, cfg: RSNNConfig, seed: int = 0) -> RSNN:
+    torch.manual_seed(seed)
+    model = RSNN(C, 2, cfg).eval()
+    with torch.no_grad():
+        model.fc_in.weight.mul_(5.0)  # plenty of spikes, some membranes near the threshold
+    return model
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float16])
+@pytest.mark.parametrize("cfg", [tiny.CONFIG, RSNNConfig(hidden=48, readout_taus=big.CONFIG.readout_taus)])
+def test_step_equals_forward_bit_for_bit(cfg, dtype):
+    from bench.deploy.steppers import StateStepper, stream_outputs
+
+    model = spiking_model(24, cfg).to(dtype)
+    x = binary_stream(600, 24, seed=5, p=0.15)
+    with torch.no_grad():
+        full, spikes = model.run(x.unsqueeze(0))
+    assert 0.01 < float(spikes.float().mean()) < 0.5
+    streamed = stream_outputs(StateStepper(model), x.numpy())
+    assert streamed.dtype == torch.float32 and torch.equal(streamed, full[0])
+    # batch 2: two streams stepped together equal the batched forward too
+    xs = torch.stack([x[:200], x[300:500]])
+    state = model.init_state(2)
+    with torch.no_grad():
+        outs = []
+        for t in range(200):
+            y, state = model.step(xs[:, t], state)
+            outs.append(y)
+        assert torch.equal(torch.stack(outs, 1), model(xs))
+
+
+def test_step_state_is_the_published_registers():
+    model = spiking_model(16, RSNNConfig(hidden=8, readout_taus=((10e-3, 50e-3), (5e-3, 20e-3))))
+    state = model.init_state(3)
+    assert [tuple(s.shape) for s in state] == [(3, 16), (3, 8), (3, 8), (3, 8), (3, 4), (3, 4)]
+    assert all(s.dtype == torch.float32 and not s.any() for s in state)
+    x = binary_stream(50, 16, seed=1, p=0.3)
+    state = model.init_state(1)
+    with torch.no_grad():
+        for t in range(50):
+            y, state = model.step(x[t:t + 1], state)
+    assert torch.equal(state[0], x[49:50])  # the input register holds the last sample
+    torch.testing.assert_close(y[0].double(), reference_outputs(model, x)[-1], rtol=1e-5, atol=1e-6)
+    with torch.no_grad():
+        model.hidden.syn_param.mul_(1.5)  # an in-place change in the middle of a stream ...
+    (d_syn, _, _), _ = model._step_decays()
+    assert torch.equal(d_syn, model.hidden.decays()[0])  # ... is seen by the next step
+    with pytest.raises(ValueError, match=r"x_t must be \(B, 16\)"):
+        model.step(x[:1, :8], state)
+    with pytest.raises(ValueError, match="6 tensors of init_state"):
+        model.step(x[:1], state[:3])
+    with pytest.raises(ValueError, match="positive int"):
+        model.init_state(0)
+
+
+@torch.no_grad()
+def test_step_decays_are_recomputed_when_a_time_constant_changes():
+    model = spiking_model(16, RSNNConfig(hidden=8))
+    x = binary_stream(80, 16, seed=2, p=0.3)
+    state = model.init_state(1)  # a stream started before the change ...
+    model.hidden.mem_param.add_(0.7)
+    model.readout.syn_param.sub_(0.2)
+    outs = []
+    for t in range(80):
+        y, state = model.step(x[t:t + 1], state)
+        outs.append(y[0])
+    assert torch.equal(torch.stack(outs), model(x.unsqueeze(0))[0])  # ... steps with the new decays
+
+
+@torch.no_grad()
+def test_the_neuron_discards_the_current_after_a_crossing_as_the_nir_refusal_says():
+    """The fact behind ``nir_missing``: a membrane above the threshold spikes at the next step and
+    that step's update is zeroed whatever the synaptic current (NIR's CubaLIF would integrate it)."""
+    neuron = _rsnn.CubaLIF(1, 10e-3, 20e-3, reset=True)
+    dec = neuron.decays()
+    d_mem, c_mem = dec[1], dec[2]
+    for syn in (0.0, 0.8, 5.0):
+        spk, _, new_mem = neuron(torch.zeros(1, 1), None, torch.tensor([[syn]]), torch.tensor([[1.3]]), dec)
+        assert float(spk) == 1.0 and float(new_mem) == 0.0  # the current syn is lost
+    spk, _, new_mem = neuron(torch.zeros(1, 1), None, torch.tensor([[0.8]]), torch.tensor([[0.9]]), dec)
+    assert float(spk) == 0.0 and torch.equal(new_mem[0], d_mem * 0.9 + c_mem * 0.8)  # below: integrates
+
+
+@pytest.mark.parametrize("row", ["tinyrsnn", "tinyrsnn-fp16", "bigrsnn"])
+def test_latency_of_the_rsnn_rows_proves_itself_exactly(row):
+    from bench.deploy.latency import reaching_latency
+    from bench.tasks import get_task
+
+    entry = tiny.ENTRY if row.startswith("tiny") else big.ENTRY
+    cfg = entry.make_config(quick=True)
+    data = get_task("reaching").make_data(make_recording(16, 2400, seed=4), entry, cfg, seed=0, quick=True)
+    model = spiking_model(16, cfg if row != "bigrsnn" else RSNNConfig(hidden=96, readout_taus=big.CONFIG.readout_taus))
+    if row.endswith("fp16"):
+        model = tiny.ENTRY.variant("fp16").apply(model, data, cfg)
+    rec = reaching_latency(model, data, entry, n_steps=150, warmup=20)
+    assert rec["n_timed"] == 150 and rec["proof"]["n_compared"] == 170
+    assert rec["proof"]["max_abs_diff"] == 0.0  # bit for bit, float16 included
+    assert 0 < rec["p50_us"] <= rec["p99_us"] and "init_state/step" in rec["step"]
+
+
+def test_onnx_export_of_one_step_round_trips_and_float16_is_refused(tmp_path):
+    pytest.importorskip("onnxruntime")
+    from bench.deploy import export as ex
+
+    model = spiking_model(12, tiny.CONFIG)
+    x = binary_stream(400, 12, seed=6, p=0.2)
+    with torch.no_grad():
+        assert float(model.run(x.unsqueeze(0))[1].mean()) > 0.01
+    report = ex.export_verified(model, tiny.ENTRY, "onnx", x, tmp_path / "t")
+    assert report["max_abs_diff"] <= 1e-5 and report["n_samples"] == 400
+    import onnx
+
+    graph = onnx.load(str(tmp_path / "t.onnx")).graph
+    assert [i.name for i in graph.input] == ["x"] + [f"state{i}" for i in range(6)]
+    with pytest.raises(ex.ExportUnsupported, match="float16") as info:
+        ex.export_verified(copy.deepcopy(model).half(), tiny.ENTRY, "onnx", x, tmp_path / "h")
+    assert "float32 row" in info.value.missing[0]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["t.onnx", "t.onnx.json"]  # nothing written for fp16
+
+
+def test_nir_export_is_refused_with_the_neuron_it_lacks(tmp_path):
+    pytest.importorskip("nir")
+    from bench.deploy import export as ex
+
+    for cfg in (tiny.CONFIG, RSNNConfig(hidden=8, readout_taus=big.CONFIG.readout_taus)):
+        model = spiking_model(12, cfg)
+        with pytest.raises(ex.ExportUnsupported) as info:
+            ex.export_verified(model, tiny.ENTRY, "nir", binary_stream(50, 12), tmp_path / "n")
+        text = " ".join(info.value.missing)
+        assert "CubaLIF" in text and "BEFORE the update" in text and "refractoriness" in text
+    assert list(tmp_path.iterdir()) == []

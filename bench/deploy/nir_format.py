@@ -19,7 +19,9 @@ Time constants are written for the real step, dt = 4 ms (graph metadata ``dt``):
 v <- beta v + I is NIR's tau dv/dt = (v_leak - v) + r I under forward Euler with
 tau = dt / (1 - beta), r = tau / dt, v_leak = 0.
 
-Anything else is reported, precisely, as missing: other layer types, reset by subtraction (NIR's
+A model may also say itself what NIR lacks for it (``model.nir_missing() -> list[str]``, e.g. a
+custom neuron whose update order no NIR node follows). Anything else is reported, precisely, as
+missing: other layer types, reset by subtraction (NIR's
 LIF resets to v_reset), spikes of a neuron without reset, a membrane readout of a resetting
 neuron, graded spikes, computations between layers done by torch functions, parameters outside
 the exported layers, and entries without the step protocol (windowed, per-prediction networks).
@@ -108,6 +110,9 @@ def trace_step(model: nn.Module, n_inputs: int) -> tuple[dict, list[tuple[str, s
 
     if not has_step_protocol(model):
         return {}, [], scan_modules(model)
+    declared = getattr(model, "nir_missing", None)  # a model may state what NIR lacks for it
+    if callable(declared) and declared():
+        return {}, [], [str(m) for m in declared()]
     names = {m: n for n, m in model.named_modules()}
     calls: list[tuple[str, nn.Module, tuple, object]] = []
     leaves = [m for m in model.modules() if not list(m.children())]
