@@ -163,16 +163,22 @@ class CubaLIF(snn.SpikingNeuron):
         return self._tau(self.syn_param, self.tau_syn0), self._tau(self.mem_param, self.tau_mem0)
 
     def forward(self, i_in: torch.Tensor, i_rec: torch.Tensor | None, syn: torch.Tensor, mem: torch.Tensor, decays: tuple) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-        d_syn, d_mem, c_mem = decays
         spk = self.spike_grad(mem - self.threshold).to(mem.dtype)  # the surrogate returns float32
+        new_syn, new_mem = self.update(spk.detach(), i_in, i_rec, syn, mem, decays)  # reset detached, as snnTorch
+        self.mem = new_mem
+        return spk, new_syn, new_mem
+
+    def update(self, spk: torch.Tensor, i_in: torch.Tensor, i_rec: torch.Tensor | None, syn: torch.Tensor, mem: torch.Tensor, decays: tuple) -> tuple[torch.Tensor, torch.Tensor]:
+        """(syn', mem') from the state at the start of the step and its spikes ``spk``: the
+        arithmetic of ``forward`` (and of ``RSNN.step``, which calls it without the module)."""
+        d_syn, d_mem, c_mem = decays
         new_syn = d_syn * syn + i_in
         if i_rec is not None:
             new_syn = new_syn + i_rec
         new_mem = d_mem * mem + c_mem * syn
         if self.resets:
-            new_mem = new_mem - spk.detach() * new_mem  # reset to zero (detached, as snnTorch)
-        self.mem = new_mem
-        return spk, new_syn, new_mem
+            new_mem = new_mem - spk * new_mem  # reset to zero
+        return new_syn, new_mem
 
     def extra_repr(self) -> str:
         return f"{self.size}, reset={'zero' if self.resets else 'none'}"
@@ -328,16 +334,19 @@ class RSNN(nn.Module):
 
     def step(self, x_t: torch.Tensor, state: tuple[torch.Tensor, ...]) -> tuple[torch.Tensor, tuple[torch.Tensor, ...]]:
         """One sample: x_t (B, C) -> prediction (B, 2) float32 and the new state. The same
-        modules and operations as ``run``'s evaluated path (no dropout): stepping a stream
-        equals ``model(stream)`` sample by sample."""
+        operations, in the same order and shapes, as ``run``'s evaluated path (no dropout), so
+        stepping a stream equals ``model(stream)`` bit for bit; the layers' weights and the
+        neurons' ``update`` are applied directly (no module call, no surrogate-gradient node: a
+        device's step does not pay for NeuroBench's hooks or for training)."""
         if x_t.dim() != 2 or x_t.shape[-1] != self.n_inputs:
             raise ValueError(f"RSNN.step: x_t must be (B, {self.n_inputs}), got {tuple(x_t.shape)}")
         if not isinstance(state, (tuple, list)) or len(state) != 6:
             raise ValueError("RSNN.step: state must be the 6 tensors of init_state (x_prev, syn, mem, s_reg, syn_o, mem_o)")
         x_prev, syn, mem, s_reg, syn_o, mem_o = state
         dec, dec_o = self._step_decays()
-        spk, syn, mem = self.hidden(self.fc_in(x_prev), self.fc_rec(s_reg), syn, mem, dec)
-        _, syn_o, mem_o = self.readout(self.fc_out(s_reg), None, syn_o, mem_o, dec_o)
+        spk = (mem > self.hidden.threshold).to(mem.dtype)  # = the surrogate's forward, H(mem - 1)
+        syn, mem = self.hidden.update(spk, F.linear(x_prev, self.fc_in.weight), F.linear(s_reg, self.fc_rec.weight), syn, mem, dec)
+        syn_o, mem_o = self.readout.update(spk, F.linear(s_reg, self.fc_out.weight), None, syn_o, mem_o, dec_o)  # no reset: spk unused
         y = mem_o.reshape(len(mem_o), self.n_heads, self.n_outputs)
         if y.dtype == torch.float16:  # predictions leave as float32 (exact), as in run()
             y = y.float()
