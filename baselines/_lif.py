@@ -10,11 +10,13 @@ snnTorch modules):
   ``Leaky.forward`` that reach the outputs, in the same order, so autograd builds the same
   graph and every gradient is identical;
 - ``leaky_scan(lif, cur)`` / ``leaky_integrate(lif, cur)``: a whole (B, T, H) sequence as ONE
-  autograd node (spikes out; or, without reset, membranes out), forward under no_grad and a
+  autograd node (spikes out; or, without reset, membranes out), forward without a graph and a
   hand-written backward through time that repeats, per step, the operations autograd would run
-  (the surrogate's own ``backward`` included). Each membrane gradient has two contributions at
-  most (the step's spike and the next step), so the sum is exact in any order; gradients equal
-  the step-by-step graph's bit for bit (tested in tests/test_baselines.py).
+  (the surrogate's own ``backward`` included, for all steps at once: it is elementwise). Each
+  membrane gradient has two contributions at most (the step's spike and the next step), so the
+  sum is exact in any order. On CPU float32 the time loops run in numpy: the same IEEE float32
+  operations at a fraction of torch's per-call cost on small arrays. Outputs and gradients equal
+  the step-by-step snnTorch graph's bit for bit (tests/test_lif.py).
 
 Supported: ``Leaky`` with reset "subtract", "zero" or "none", ``reset_delay`` True (snnTorch's
 default), no state quantisation, no inhibition, no learnt beta/threshold, and the arctan or fast
@@ -25,6 +27,7 @@ from __future__ import annotations
 
 import types
 
+import numpy as np
 import snntorch as snn
 import torch
 from snntorch import surrogate
@@ -89,6 +92,50 @@ def leaky_step(lif: snn.Leaky, cur: torch.Tensor, mem: torch.Tensor) -> tuple[to
     return spk, new
 
 
+def _on_host(t: torch.Tensor) -> bool:
+    """Time loops over CPU float32 run in numpy: the same IEEE float32 arithmetic, element by
+    element, at a fraction of torch's per-call cost on small arrays."""
+    return t.device.type == "cpu" and t.dtype == torch.float32
+
+
+def _scan_loop(cur, rest, beta, thr, reset: str, keep_u: bool, as_float):
+    """The forward recursion over (T, B, H) currents (numpy arrays or tensors alike) from the
+    membrane ``rest`` (zeros); returns the lists of u_t (or None) and of H(u_t)."""
+    T = cur.shape[0]
+    mem = rest
+    fired = rest  # H(m_{-1} - thr) = 0
+    us = [None] * T if keep_u else None
+    rs = [None] * T
+    for t in range(T):
+        r = fired  # = H(m_{t-1} - thr), snnTorch's reset signal
+        if reset == "zero":
+            mem = (1 - r) * mem
+        mem = beta * mem + cur[t]
+        if reset == "subtract":
+            mem = mem - r * thr
+        u = mem - thr
+        fired = as_float(u > 0)
+        if keep_u:
+            us[t] = u
+        rs[t] = fired
+    return us, rs
+
+
+def _scan_backward_loop(g_u, fired, beta, reset: str):
+    """g_t = g_u[t] + (g_{t+1} beta) [(1 - r_{t+1})], from t = T - 1 down; returns [g_t]."""
+    T = len(g_u)
+    grads = [None] * T
+    carry = None  # gradient reaching m_t from step t + 1
+    for t in range(T - 1, -1, -1):
+        g = g_u[t] if carry is None else g_u[t] + carry
+        grads[t] = g  # m_t = beta * (...) + c_t (- r_t thr): c_t gets m_t's gradient
+        if t:
+            carry = g * beta
+            if reset == "zero":  # m_{t-1} entered step t as (1 - r_t) * m_{t-1}, r_t = H(u_{t-1})
+                carry = carry * (1 - fired[t - 1])
+    return grads
+
+
 class _Scan(torch.autograd.Function):
     """A reset LIF layer over (B, T, H) input currents -> (B, T, H) spikes, from rest.
 
@@ -98,49 +145,56 @@ class _Scan(torch.autograd.Function):
 
     @staticmethod
     def forward(ctx, cur: torch.Tensor, beta: torch.Tensor, thr: torch.Tensor, gsf: torch.Tensor, reset: str, sg_backward):
-        B, T, H = cur.shape
-        mem = cur.new_zeros(B, H)
-        fired = cur.new_zeros(B, H)  # H(m_{-1} - thr) with m_{-1} = 0 < thr
-        keep = ctx.needs_input_grad[0]  # without a backward pass the u_t are not stored
-        us, rs = [], []
-        for c in cur.unbind(1):
-            r = fired
-            if reset == "zero":
-                mem = (1 - r) * mem
-            mem = beta * mem + c
-            if reset == "subtract":
-                mem = mem - r * thr
-            u = mem - thr
-            fired = (u > 0).to(cur.dtype)
-            if keep:
-                us.append(u)
-            rs.append(fired)
-        fired_t = torch.stack(rs)  # (T, B, H)
-        if keep:
-            ctx.save_for_backward(beta, gsf, torch.stack(us), fired_t)
+        keep_u = ctx.needs_input_grad[0]  # without a backward pass the u_t are not kept
+        steps = cur.detach().transpose(0, 1).contiguous()  # (T, B, H)
+        if _on_host(cur):
+            us, rs = _scan_loop(steps.numpy(), np.zeros(steps.shape[1:], np.float32), np.float32(beta.item()), np.float32(thr.item()),
+                                reset, keep_u, lambda a: a.astype(np.float32))
+            fired = torch.from_numpy(np.stack(rs))
+            us = torch.from_numpy(np.stack(us)) if keep_u else None
+        else:
+            us, rs = _scan_loop(steps, torch.zeros_like(steps[0]), beta, thr, reset, keep_u, lambda a: a.to(cur.dtype))
+            fired = torch.stack(rs)
+            us = torch.stack(us) if keep_u else None
+        if keep_u:
+            ctx.save_for_backward(beta, gsf, us, fired)
         ctx.reset, ctx.sg_backward = reset, sg_backward
-        spikes = fired_t.transpose(0, 1)
+        spikes = fired.transpose(0, 1)
         return (spikes if bool(gsf == 1) else spikes * gsf).contiguous()  # x * 1.0 == x
 
     @staticmethod
     def backward(ctx, grad_spikes: torch.Tensor):
         beta, gsf, us, fired = ctx.saved_tensors
-        T = us.shape[0]
         g_s = grad_spikes.transpose(0, 1)  # (T, B, H)
         if not bool(gsf == 1):
             g_s = g_s * gsf
         g_u = ctx.sg_backward(us, g_s)  # the surrogate is elementwise: all steps at once
-        keep = 1 - fired[:-1] if ctx.reset == "zero" else None  # (1 - r_{t+1}) = 1 - H(u_t)
-        grads = [None] * T
-        carry = None  # gradient reaching m_t from step t + 1
-        for t in range(T - 1, -1, -1):
-            g = g_u[t] if carry is None else g_u[t] + carry
-            grads[t] = g  # m_t = beta * (...) + c_t (- r_t thr): c_t gets m_t's gradient
-            if t:
-                carry = g * beta
-                if keep is not None:  # m_{t-1} entered step t as (1 - r_t) * m_{t-1}
-                    carry = carry * keep[t - 1]
-        return torch.stack(grads, 1), None, None, None, None, None
+        if _on_host(g_u):
+            grads = _scan_backward_loop(g_u.contiguous().numpy(), fired.numpy(), np.float32(beta.item()), ctx.reset)
+            grad_cur = torch.from_numpy(np.stack(grads, 1))
+        else:
+            grad_cur = torch.stack(_scan_backward_loop(g_u, fired, beta, ctx.reset), 1)
+        return grad_cur, None, None, None, None, None
+
+
+def _integrate_loop(cur, rest, beta):
+    """m_t = beta m_{t-1} + c_t over (T, B, K) currents from m_{-1} = ``rest`` (zeros)."""
+    mem, outs = rest, []
+    for c in cur:
+        mem = beta * mem + c
+        outs.append(mem)
+    return outs
+
+
+def _integrate_backward_loop(grad_out, beta):
+    """g_t = grad_out[t] + g_{t+1} beta, from t = T - 1 down; returns [g_t]."""
+    T = len(grad_out)
+    grads = [None] * T
+    g = None
+    for t in range(T - 1, -1, -1):
+        g = grad_out[t] if g is None else grad_out[t] + g * beta
+        grads[t] = g
+    return grads
 
 
 class _Integrate(torch.autograd.Function):
@@ -148,25 +202,20 @@ class _Integrate(torch.autograd.Function):
 
     @staticmethod
     def forward(ctx, cur: torch.Tensor, beta: torch.Tensor):
-        B, T, K = cur.shape
-        mem = cur.new_zeros(B, K)
-        outs = []
-        for t in range(T):
-            mem = beta * mem + cur[:, t]
-            outs.append(mem)
+        steps = cur.detach().transpose(0, 1).contiguous()  # (T, B, K)
         ctx.save_for_backward(beta)
-        return torch.stack(outs, 1)
+        if _on_host(cur):
+            rest = np.zeros(steps.shape[1:], np.float32)
+            return torch.from_numpy(np.stack(_integrate_loop(steps.numpy(), rest, np.float32(beta.item())), 1))
+        return torch.stack(_integrate_loop(steps, torch.zeros_like(steps[0]), beta), 1)
 
     @staticmethod
     def backward(ctx, grad_out: torch.Tensor):
         (beta,) = ctx.saved_tensors
-        T = grad_out.shape[1]
-        grads = [None] * T
-        g = None
-        for t in range(T - 1, -1, -1):
-            g = grad_out[:, t] if g is None else grad_out[:, t] + g * beta
-            grads[t] = g
-        return torch.stack(grads, 1), None
+        steps = grad_out.transpose(0, 1).contiguous()  # (T, B, K)
+        if _on_host(grad_out):
+            return torch.from_numpy(np.stack(_integrate_backward_loop(steps.numpy(), np.float32(beta.item())), 1)), None
+        return torch.stack(_integrate_backward_loop(steps, beta), 1), None
 
 
 def leaky_scan(lif: snn.Leaky, cur: torch.Tensor) -> torch.Tensor:
