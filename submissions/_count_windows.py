@@ -113,7 +113,7 @@ def _stirling_table(size: int) -> torch.Tensor:
 def _stirling_mean(counts: torch.Tensor) -> float:
     """mean of t log t - t + log(2 pi t) / 2 over the counts (0 where t <= 1), from their
     histogram: the constant term of the full Poisson NLL, which carries no gradient."""
-    hist = torch.bincount(counts.reshape(-1))
+    hist = torch.bincount(counts.reshape(-1).cpu())
     return float(hist.double() @ _stirling_table(1 << max(6, int(len(hist) - 1).bit_length()))[: len(hist)]) / max(counts.numel(), 1)
 
 
@@ -195,7 +195,8 @@ def fit_count_windows(
         for i in range(0, len(counts), batch_size):
             b = perm[i:i + batch_size]
             k = aug.jitter(np.take(counts, b.numpy(), axis=0), rng)
-            loss = loss_fn(torch.from_numpy(aug.inputs(k)), torch.from_numpy(k), y[b])
+            x, k = torch.from_numpy(aug.inputs(k)).to(data.device), torch.from_numpy(k).to(data.device)
+            loss = loss_fn(x, k, y[b].to(data.device))
             opt.zero_grad(set_to_none=True)
             loss.backward()
             opt.step()
