@@ -497,3 +497,16 @@ def test_nir_export_is_refused_with_the_neuron_it_lacks(tmp_path):
         text = " ".join(info.value.missing)
         assert "CubaLIF" in text and "BEFORE the update" in text and "refractoriness" in text
     assert list(tmp_path.iterdir()) == []
+
+
+@needs_weights
+@pytest.mark.parametrize("session", ["indy_20160622_01", "loco_20170210_03"])
+def test_published_weights_step_equals_forward_bit_for_bit_in_float16(session):
+    from bench.deploy.steppers import StateStepper, stream_outputs
+
+    model = published_model(session, 2)
+    x = binary_stream(800, CHANNELS[session], seed=9, p=0.05)
+    with torch.no_grad():
+        full, spikes = model.run(x.unsqueeze(0))
+    assert float(spikes.float().mean()) > 0.005 and all(s.dtype == torch.float16 for s in model.init_state(1))
+    assert torch.equal(stream_outputs(StateStepper(model), x.numpy()), full[0])
