@@ -171,7 +171,7 @@ def cmd_list(args) -> int:
 
 def cmd_run(args) -> int:
     from bench import registry
-    from bench.cli_common import recordings_by_task, results_root, tag_for
+    from bench.cli_common import jobs_of, recordings_by_task, results_root, tag_for
     from bench.execution import plan, run_all
     from bench.results import check_name
 
@@ -227,7 +227,7 @@ def cmd_run(args) -> int:
         print("nothing to run (no recordings for the selected entries' tasks)", file=sys.stderr)
         return 2
     print(f"results -> {root / tag}")
-    outcomes = run_all(specs, root, executor=args.executor, jobs=args.jobs, force=args.force, retries=args.retries,
+    outcomes = run_all(specs, root, executor=args.executor, jobs=jobs_of(args), force=args.force, retries=args.retries,
                        threads=args.threads, address=args.address)
     failed = [o for o in outcomes if o.status == "error"]
     done = sum(o.status == "ok" for o in outcomes)

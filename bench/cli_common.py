@@ -110,11 +110,21 @@ def add_run_options(p: argparse.ArgumentParser, seeds_default: tuple[int, ...] =
     p.add_argument("--device", default="cpu", choices=["cpu", "cuda"], help="torch device (default: cpu)")
     p.add_argument("--quick", action="store_true", help="few epochs (smoke runs, CI); stored under the 'quick' tag")
     p.add_argument("--force", action="store_true", help="re-run runs whose identical result is already stored")
-    p.add_argument("--jobs", "-j", type=jobs_type, default=1, help="parallel local processes, >= 1 (default: 1)")
+    p.add_argument("--jobs", "-j", type=jobs_type, default=None, help="parallel local processes, >= 1 (default: one per CPU core)")
     p.add_argument("--prime", action="store_true", help="prime the test windows with the samples before the test split (default: NeuroBench's zero start)")
     p.add_argument("--threads", type=threads_type, default=1, help="torch threads per run, >= 1 (default 1: fastest for these small models; capped at cores / jobs)")
     p.add_argument("--no-latency", action="store_true", help="skip the streaming latency measurement (deployment figures)")
     p.add_argument("--input-mode", default="binary", choices=["binary", "counts"], help="reaching inputs: NeuroBench's binary bins or spike counts")
+
+
+def jobs_of(args: argparse.Namespace) -> int:
+    """--jobs, or one worker per available core (each runs one torch thread, so a busy core
+    never makes two threads of one run spin against each other)."""
+    if getattr(args, "jobs", None):
+        return int(args.jobs)
+    from bench.execution.local import available_cores
+
+    return max(1, available_cores())
 
 
 def results_root(args: argparse.Namespace) -> Path:

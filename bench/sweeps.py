@@ -16,6 +16,7 @@ from bench.cli_common import (
     add_run_options,
     float_range,
     int_range,
+    jobs_of,
     recordings_for,
     results_root,
     tag_for,
@@ -51,7 +52,7 @@ def _specs(args: argparse.Namespace, entry: Entry, variants: list[str], points: 
 def _run(specs: list, args: argparse.Namespace) -> int:
     from bench.execution import run_all
 
-    outcomes = run_all(specs, results_root(args), force=args.force, jobs=args.jobs, threads=args.threads)
+    outcomes = run_all(specs, results_root(args), force=args.force, jobs=jobs_of(args), threads=args.threads)
     return 1 if any(o.status == "error" for o in outcomes) else 0
 
 
@@ -152,7 +153,7 @@ def cmd_trainsize(args: argparse.Namespace) -> int:
     specs = [RunSpec(entry, list(variants), ref, seed, quick=args.quick, device=args.device, tag=tag, load_options={"trainval_share": float(share)})
              for entry, variants in selected for share in args.shares for ref in refs[entry.task] for seed in args.seeds]
     root = results_root(args)
-    outcomes = run_all(specs, root, force=args.force, jobs=args.jobs, threads=args.threads)
+    outcomes = run_all(specs, root, force=args.force, jobs=jobs_of(args), threads=args.threads)
     for path in write_trainsize_table(root, root, tag):
         print(f"wrote {path}")
     return 1 if any(o.status == "error" for o in outcomes) else 0

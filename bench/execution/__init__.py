@@ -102,6 +102,31 @@ def check_all(specs: list[RunSpec], root: Path, force: bool = False) -> StorePla
     return out
 
 
+def stored_seconds(chk: Check) -> float | None:
+    """Wall seconds the result(s) stored at a run's paths took (any identity), or None."""
+    total, shared = 0.0, None
+    for path in chk.paths.values():
+        rec = store.read(path, quiet=True)
+        timing = rec.get("timing") if isinstance(rec, dict) else None
+        if not isinstance(timing, dict):
+            return None
+        vals = {k: v for k, v in timing.items() if isinstance(v, (int, float))}
+        shared = shared if shared is not None else vals.get("load_s", 0.0) + vals.get("train_s", 0.0)
+        total += sum(v for k, v in vals.items() if k not in ("load_s", "train_s"))
+    return None if shared is None else shared + total
+
+
+def estimate_line(checks: list[Check], jobs: int) -> str:
+    """'estimated time' from what the same runs took when last stored (this machine or another)."""
+    known = [t for t in (stored_seconds(c) for c in checks) if t is not None]
+    if not known:
+        return f"  estimated time: unknown (no earlier result of these {len(checks)} runs is stored)"
+    mean = sum(known) / len(known)
+    total = (sum(known) + mean * (len(checks) - len(known))) / max(1, min(jobs, len(checks)))
+    guess = f" ({len(checks) - len(known)} of them never stored: counted at the mean)" if len(known) < len(checks) else ""
+    return f"  estimated time: about {int(total // 60)} min {int(total % 60):02d} s with {jobs} job(s), from the stored timings of earlier runs{guess}"
+
+
 def runner_key(spec: RunSpec) -> tuple:
     return (spec.entry.name, spec.ref.name, spec.seed, spec.tag, repr(sorted(spec.overrides.items())), repr(sorted(spec.load_options.items())))
 
@@ -174,6 +199,8 @@ def run_all(specs: list[RunSpec], root: Path, *, executor: str = "local", jobs: 
     probe_store(root, sp.checks)
     if progress:
         print(sp.summary(force), file=stream, flush=True)
+        if sp.run:
+            print(estimate_line([sp.checks[i] for i in sp.run], jobs if executor == "local" else 1), file=stream, flush=True)
     outcomes: list[RunOutcome | None] = [None] * len(specs)
     for i in sp.reuse:
         outcomes[i] = RunOutcome(specs[i], "skipped", list(sp.checks[i].paths.values()), "already complete")
