@@ -15,6 +15,11 @@ Parts (each prints its figures and ratios):
                   test R2 per row, BEFORE tree vs current tree, each pair back to back in fresh
                   processes with 1 torch thread (interleaved: load from other work hits both).
 
+FLOPs are the matmul FLOPs torch executes in the whole epoch: forward, backward and the
+validation pass (about 3x the forward-only count; issue 12's "3.75 GFLOP/s" matches a
+forward-only count over the same epoch). The 1024^3 ceiling moves with the neighbours' cache
+load (37-46 GFLOP/s when contended, 88-96 when not), so each run measures its own.
+
 BEFORE is ``git archive <rev>`` (default 33e2950, the tree issue 12 measured) in a temp dir;
 the sessions are written by the BEFORE tree's generator so both sides train on the same files.
 The machine is shared (2 cores): wall times carry other processes' load, CPU seconds do not.
