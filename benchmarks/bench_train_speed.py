@@ -16,7 +16,7 @@ Parts (each prints its figures and ratios):
                   processes with 1 torch thread (interleaved: load from other work hits both).
 
 FLOPs are the matmul FLOPs torch executes in the whole epoch: forward, backward and the
-validation pass (about 3x the forward-only count; issue 12's "3.75 GFLOP/s" matches a
+validation pass (about 3x a forward-only count; issue 12's "3.75 GFLOP/s" is consistent with a
 forward-only count over the same epoch). The 1024^3 ceiling moves with the neighbours' cache
 load (37-46 GFLOP/s when contended, 88-96 when not), so each run measures its own.
 
