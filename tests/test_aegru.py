@@ -19,7 +19,12 @@ from bench.tasks.reaching import TASK, evaluate_reaching, stream_predictions
 from bench.training import set_seed
 from bench.windows import Windows, window_sums
 from submissions import aegru, gru
-from submissions._count_windows import CountAugment, decoder_poisson_nll, poisson_nll_full, raw_counts
+from submissions._count_windows import (
+    CountAugment,
+    decoder_poisson_nll,
+    poisson_nll_full,
+    raw_counts,
+)
 from tests.conftest import make_recording
 
 
