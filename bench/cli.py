@@ -89,9 +89,12 @@ def build_parser() -> argparse.ArgumentParser:
 
     s = sub.add_parser("sweep", help="parameter sweeps (window, prune, trainsize)")
     ssub = s.add_subparsers(dest="sweep_command", metavar="SWEEP")
-    _optional_parsers(ssub, [("bench.sweeps", "add_sweep_parsers")])
+    from bench.sweeps import add_sweep_parsers
+    from bench.tune import add_tune_parser
 
-    _optional_parsers(sub, [("bench.tune", "add_tune_parser")])
+    add_sweep_parsers(ssub)
+
+    add_tune_parser(sub)
 
     s = sub.add_parser("gate", help="CI R2 gate: quick runs compared with tests/gate_reference.json")
     s.add_argument("--update", action="store_true", help="rewrite the reference with the current figures")
@@ -102,15 +105,6 @@ def build_parser() -> argparse.ArgumentParser:
 
     add_deploy_parsers(sub)  # export, evaluate
     return p
-
-
-def _optional_parsers(sub, hooks) -> None:
-    from bench.plugins import optional_module
-
-    for module, fn in hooks:
-        mod = optional_module(module)
-        if mod is not None:
-            getattr(mod, fn)(sub)
 
 
 def main(argv: list[str] | None = None) -> int:
