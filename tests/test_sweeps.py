@@ -25,6 +25,8 @@ def mem_recording(monkeypatch, tmp_path):
 
 
 def _parse(argv: list[str]) -> argparse.Namespace:
+    if "--jobs" not in argv:  # in-process runs: the tests patch this process's recordings
+        argv = [*argv, "--jobs", "1"]
     p = argparse.ArgumentParser()
     sub = p.add_subparsers(dest="cmd")
     sweeps.add_sweep_parsers(sub)
