@@ -38,7 +38,11 @@ RESETS = {0: "subtract", 1: "zero", 2: "none"}
 
 
 def no_hooks(model: nn.Module) -> bool:
-    """True when no forward hook (module or global) could observe the model's submodules."""
+    """True when no forward hook (module or global) could observe the model's submodules and no
+    tracer (ONNX export, torch.jit) records the forward: the fast path runs outside autograd's
+    op graph (numpy), which a tracer cannot see."""
+    if torch.jit.is_tracing() or torch.onnx.is_in_onnx_export():
+        return False
     if _module._global_forward_hooks or _module._global_forward_pre_hooks:
         return False
     return not any(m._forward_hooks or m._forward_pre_hooks for m in model.modules())
