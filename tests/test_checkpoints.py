@@ -106,6 +106,9 @@ def test_runs_store_deployment_and_checkpoint_and_evaluate_reproduces_them(tmp_p
         assert dep["latency"]["proof"]["max_abs_diff"] <= 1e-5 and dep["latency"]["n_timed"] >= 1
         assert dep["energy"]["estimate"] and dep["energy"]["table"]["name"] == "45nm-fp32"
         assert dep["storage"]["bytes"] > 0
+        assert dep["export"]["onnx"]["verified"] and dep["export"]["onnx"]["max_abs_diff"] <= 1e-5
+        nir = dep["export"]["nir"]  # snn-streaming goes to NIR; ann2d names what NIR lacks
+        assert nir["verified"] if name == "snn-streaming" else ("ReLU" in " ".join(nir["missing"]))
         assert ck.checkpoint_path(out.paths[0]).is_file()
         args = argparse.Namespace(name=name, recording="sim_ckpt", seed=0, tag="quick", results=tmp_path / "store", data_dir=data_dir, from_results=True)
         assert cmd_evaluate(args) == 0, capsys.readouterr()

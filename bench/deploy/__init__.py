@@ -41,8 +41,9 @@ def _error(exc: BaseException) -> str:
 
 
 def measure(model: nn.Module, data, entry, variant: str, metrics: dict, metric_errors: dict | None = None, *,
-            latency: bool = True, max_seconds: float = 20.0, energy_table: str | None = None) -> dict:
-    """Latency (unless ``latency=False``), energy estimate and storage footprint of one row."""
+            latency: bool = True, max_seconds: float = 20.0, energy_table: str | None = None, export: bool = True) -> dict:
+    """Latency (unless ``latency=False``), energy estimate, storage footprint and verified
+    exports (unless ``export=False``) of one row."""
     out: dict = {}
     errors: dict[str, str] = {}
     if latency:
@@ -61,5 +62,12 @@ def measure(model: nn.Module, data, entry, variant: str, metrics: dict, metric_e
         out["storage"] = storage_footprint(model)
     except Exception as exc:
         errors["storage"] = _error(exc)
+    if export:  # ONNX / NIR written to a temporary folder and read back on the first test inputs
+        try:
+            from bench.deploy.export import verify_all
+
+            out["export"] = verify_all(model, data, entry)
+        except Exception as exc:
+            errors["export"] = _error(exc)
     out["errors"] = errors
     return out

@@ -108,14 +108,6 @@ def _data(entry, cfg, args, seed: int, opts: dict):
     return task, refs[0], data
 
 
-def _test_inputs(entry, data, limit: int | None):
-    if entry.task == "reaching" and entry.streaming:
-        x = data.stream("test")[0]
-    else:
-        x = data.x("test")
-    return x[:limit] if limit else x
-
-
 # --- export ----------------------------------------------------------------------------------------
 
 
@@ -178,7 +170,7 @@ def cmd_export(args) -> int:
     except Exception as exc:  # a missing checkpoint, weights or recording: a message, not a traceback
         print(f"error: {exc}", file=sys.stderr)
         return 1
-    inputs = _test_inputs(entry, data, args.limit)
+    inputs = ex.test_inputs(entry, data, args.limit)
     row = entry.row_id(variant)
     stem = f"{row}_{args.recording}_seed{args.seed}" + ("_published" if args.weights else "")
     prov.update({"row": row, "recording": args.recording})

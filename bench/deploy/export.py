@@ -157,6 +157,34 @@ def compare(got: torch.Tensor, want: torch.Tensor, tol: float = TOL) -> dict:
     return report
 
 
+def test_inputs(entry, data, limit: int | None = None) -> torch.Tensor:
+    """The test split as an export is proved on: the (T, C) stream of a streaming entry, else
+    the per-prediction inputs, the first ``limit`` of them."""
+    if entry.task == "reaching" and entry.streaming:
+        x = data.stream("test")[0]
+    else:
+        x = data.x("test")
+    return x[:limit] if limit else x
+
+
+def verify_all(model: nn.Module, data, entry, limit: int = 300) -> dict:
+    """Every format's verified export of ``model`` on the first ``limit`` test inputs, written to a
+    temporary folder and dropped: {format: {"verified": True, max_abs_diff, n_samples} |
+    {"verified": False, "missing": [...]} | {"verified": False, "error": ...}}."""
+    out: dict = {}
+    inputs = test_inputs(entry, data, limit)
+    with tempfile.TemporaryDirectory(prefix="bench-export-") as tmp:
+        for fmt in FORMATS:
+            try:
+                rep = export_verified(model, entry, fmt, inputs, Path(tmp) / fmt / entry.name)
+                out[fmt] = {"verified": True, "max_abs_diff": rep["max_abs_diff"], "n_samples": rep["n_samples"]}
+            except ExportUnsupported as exc:
+                out[fmt] = {"verified": False, "missing": list(exc.missing)}
+            except Exception as exc:  # a round trip that differs, an exporter that fails: never a file
+                out[fmt] = {"verified": False, "error": f"{type(exc).__name__}: {exc}"}
+    return out
+
+
 def export_verified(model: nn.Module, entry, fmt: str, inputs: torch.Tensor, out: Path, provenance: dict | None = None) -> dict:
     """Export ``model`` to ``out`` (a file path, suffix added) in ``fmt`` and prove it on ``inputs``.
 
