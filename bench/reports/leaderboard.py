@@ -60,7 +60,7 @@ def deployment_column(name: str) -> Column | None:
     if leaf in DEPLOYMENT_COLUMNS:
         header, digits = DEPLOYMENT_COLUMNS[leaf]
         return Column(name, header, digits, name)
-    if "storage" in name and leaf.endswith("bytes"):
+    if name == "deployment.storage.bytes":  # the total; per-tensor bytes stay in the site's detail
         return Column(name, "storage (B)", 0, name + ": what a device stores (bench.deploy.storage)")
     return None
 
