@@ -38,7 +38,7 @@ from neurobench.metrics.workload import ActivationSparsity, SynapticOperations
 from neurobench.models import NeuroBenchModel, TorchModel
 from torch import nn
 
-from bench.opcount import binary_rows, cell_ops, linear_ops
+from bench.opcount import binary_rows, cell_ops, linear_ops, synapses_per_input
 
 STATIC_METRICS = (Footprint, ConnectionSparsity, ParameterCount)
 GATED_CELLS = (nn.GRUCell, nn.LSTMCell)
@@ -139,8 +139,13 @@ class SampleSynapticOperations(SynapticOperations):
 
     def __call__(self, model, preds, data):
         for hook in model.connection_hooks:
-            for call in hook.inputs:
-                args = call[0] if len(call) == 1 else call  # as NeuroBench unpacks a call
+            calls = [call[0] if len(call) == 1 else call for call in hook.inputs]  # as NeuroBench unpacks a call
+            if isinstance(hook.layer, nn.Linear) and calls and all(isinstance(a, torch.Tensor) for a in calls):
+                # a streaming model calls each layer once per sample: its calls are counted
+                # together (the counts are per row, so the sum is the same), the weights' fan-out once
+                self._count(*_linear_calls_ops(hook.layer, calls))
+                continue
+            for args in calls:
                 counted = None
                 if isinstance(hook.layer, nn.Linear) and isinstance(args, torch.Tensor):
                     counted = linear_ops(hook.layer, args)
@@ -158,11 +163,35 @@ class SampleSynapticOperations(SynapticOperations):
                     finally:
                         hook.register_hook()
                     macs, acs = (0, macs) if spiking else (macs, 0)
-                self.total_synops += dense
-                self.MAC += macs
-                self.AC += acs
+                self._count(dense, macs, acs)
         self.total_samples += data[0].size(0)
         return self.compute()
+
+    def _count(self, dense: int, macs: int, acs: int) -> None:
+        self.total_synops += dense
+        self.MAC += macs
+        self.AC += acs
+
+
+def _linear_calls_ops(layer: nn.Linear, calls: list[torch.Tensor], rows_per_chunk: int = 1 << 16) -> tuple[int, int, int]:
+    """``linear_ops`` summed over many calls of one layer: the calls' rows are counted in chunks
+    of about ``rows_per_chunk`` rows (bounded memory), the layer's fan-out computed once."""
+    nnz_col = synapses_per_input(layer)
+    total = [0, 0, 0]
+    chunk: list[torch.Tensor] = []
+    rows = 0
+    for i, x in enumerate(calls):
+        x = x.reshape(-1, x.shape[-1])
+        chunk.append(x)
+        rows += x.shape[0]
+        if rows >= rows_per_chunk or i == len(calls) - 1:
+            widths = {c.shape[-1] for c in chunk}
+            parts = [torch.cat(chunk)] if len(widths) == 1 else chunk  # a width mismatch is the layer's error, raised as before
+            for part in parts:
+                for k, v in enumerate(linear_ops(layer, part, nnz_col)):
+                    total[k] += v
+            chunk, rows = [], 0
+    return total[0], total[1], total[2]
 
 
 # --- models and loaders handed to NeuroBench ---------------------------------------------------

@@ -44,11 +44,18 @@ def _nonzero(t: torch.Tensor) -> torch.Tensor:
     return (t != 0).to(torch.float32)
 
 
-def linear_ops(layer: nn.Linear, x: torch.Tensor) -> Ops:
-    """Operations of ``layer`` on ``x`` (..., F), each vector of x counted as its own call."""
+def synapses_per_input(layer: nn.Linear) -> torch.Tensor:
+    """(F,) int64: non-zero weights leaving each input of ``layer`` (what one non-zero input costs)."""
+    return (layer.weight != 0).sum(0)
+
+
+def linear_ops(layer: nn.Linear, x: torch.Tensor, nnz_col: torch.Tensor | None = None) -> Ops:
+    """Operations of ``layer`` on ``x`` (..., F), each vector of x counted as its own call.
+    ``nnz_col``: ``synapses_per_input(layer)`` when the caller counts many calls of one layer."""
     rows = x.reshape(-1, x.shape[-1])
     dense = rows.shape[0] * layer.in_features * layer.out_features
-    nnz_col = (layer.weight != 0).sum(0)  # (F,) synapses leaving each input
+    if nnz_col is None:
+        nnz_col = synapses_per_input(layer)
     spiking = binary_rows(rows)
     per_row = ((rows != 0) * nnz_col).sum(1)  # (n,) int64
     macs, acs = _split(per_row, spiking)
