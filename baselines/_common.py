@@ -169,9 +169,10 @@ def fit_stream(
 
 
 @torch.no_grad()
-def lane_predictions(model: nn.Module, x: torch.Tensor, lanes: int, overlap: int) -> torch.Tensor:
+def lane_predictions(model: nn.Module, x: torch.Tensor, lanes: int, overlap: int, forward=None) -> torch.Tensor:
     """Predictions (T, 2) of a streaming model on a (T, C) stream, computed as ``lanes`` pieces
     in one batch, each primed with the ``overlap`` samples before it (fast validation).
+    ``forward``: what to call on the (lanes, T', C) batch instead of ``model`` (in eval mode).
 
     Equal to one pass over the stream up to the state's memory of the priming: with beta 0.96
     and overlap 200 a membrane keeps 0.96**200 = 3e-4 of what it held before the priming.
@@ -186,7 +187,7 @@ def lane_predictions(model: nn.Module, x: torch.Tensor, lanes: int, overlap: int
     was_training = model.training
     model.eval()
     try:
-        out = model(batch)  # (lanes, longest, 2)
+        out = (forward or model)(batch)  # (lanes, longest, 2)
     finally:
         model.train(was_training)
     return torch.cat([out[k, s - p: e - p] for k, (p, s, e) in enumerate(spans)])

@@ -71,6 +71,7 @@ from bench.paths import REPO_ROOT
 from submissions._rsnn_fused import HiddenLoop, ReadoutLoop
 
 DT = 4e-3  # s per sample
+SPARSE_MIN_HIDDEN = 256  # training: recurrent products through sparse spikes from this width up (_rsnn_fused)
 
 # --- configuration shared by both entries --------------------------------------------------
 
@@ -294,7 +295,8 @@ class RSNN(nn.Module):
         d_syn, d_mem, _ = self.hidden.decays()
         cur = self.fc_in(x_reg).transpose(0, 1).contiguous()  # (T, B, H)
         keep_t = keep.transpose(0, 1).contiguous() if keep is not None else None
-        spikes, fed = HiddenLoop.apply(cur, self.fc_rec.weight, d_syn, d_mem, keep_t, self.slope)
+        sparse = self.fc_rec.weight.shape[0] >= SPARSE_MIN_HIDDEN
+        spikes, fed = HiddenLoop.apply(cur, self.fc_rec.weight, d_syn, d_mem, keep_t, self.slope, sparse)
         s_prev = torch.cat([fed.new_zeros(1, B, fed.shape[2]), fed[:-1]])
         d_syn_o, d_mem_o, _ = self.readout.decays()
         out = ReadoutLoop.apply(self.fc_out(s_prev), d_syn_o, d_mem_o)  # (T, B, K)

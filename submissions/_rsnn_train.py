@@ -98,9 +98,13 @@ def scale_input_weights(model: RSNN, x: torch.Tensor, sigma_u: float, skip: int 
     return factor
 
 
+@torch.no_grad()
 def val_r2(model: RSNN, data: ReachingData, lanes: int) -> float:
+    """Validation R2 through the training path's loops (same network, no dropout; ~3x faster
+    than the evaluated module path, equal to float rounding)."""
     xv, yv = data.stream("val")
-    return r2_score(lane_predictions(model, xv.to(data.device), lanes, VAL_OVERLAP).cpu(), yv)
+    pred = lane_predictions(model, xv.to(data.device), lanes, VAL_OVERLAP, forward=lambda b: model.run(b, fused=True)[0])
+    return r2_score(pred.cpu(), yv)
 
 
 def fit(model: RSNN, data: ReachingData, cfg: RSNNConfig, *, epochs: int, lr: float, streams: list | None = None, masks: Masks | None = None, desc: str = "rsnn") -> dict:

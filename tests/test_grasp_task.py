@@ -7,6 +7,7 @@ import json
 import numpy as np
 import pytest
 import torch
+from torch import nn
 
 from bench.data.grasp import GraspRecording
 from bench.data.grasp_prepare import prepare
@@ -100,25 +101,36 @@ def test_entry_builds_forward_batch_invariant(gset, entries, kind):
 
 
 @pytest.mark.parametrize("layers", [1, 3])
-def test_cell_model_equals_fused_lstm(layers):
-    from submissions.bilstm_grasp import BiLSTMNet, fused_forward, fused_view
+def test_cell_model_equals_training_forward(layers):
+    from submissions.bilstm_grasp import BiLSTMNet, train_forward
 
     torch.manual_seed(1)
     net = BiLSTMNet(7, 4, layers=layers, units=5, dropout=0.5).eval()
-    lstm = fused_view(net)
     x = torch.rand(6, 12, 7) * 3
     with torch.no_grad():
-        torch.testing.assert_close(net(x), fused_forward(net, lstm, x), rtol=1e-5, atol=1e-6)
-    # the fused view shares the cells' tensors: a training step through it moves the cells
+        torch.testing.assert_close(net(x), train_forward(net, x), rtol=1e-5, atol=1e-6)
+    # the same function, so the same gradients as the cell loop (and as nn.LSTM on these tensors)
+    lstm = nn.LSTM(7, 5, num_layers=layers, batch_first=True, bidirectional=True)
+    for i, (cf, cb) in enumerate(zip(net.fwd, net.bwd)):
+        for cell, suffix in ((cf, ""), (cb, "_reverse")):
+            for name in ("weight_ih", "weight_hh", "bias_ih", "bias_hh"):
+                setattr(lstm, f"{name}_l{i}{suffix}", getattr(cell, name))
+    _, (h, _) = lstm(x)
+    torch.testing.assert_close(net.head(torch.cat([h[-2], h[-1]], -1)).detach(), train_forward(net, x).detach(), rtol=1e-5, atol=1e-6)
+    grads = []
+    for forward in (net, lambda v: train_forward(net, v)):
+        net.zero_grad()
+        forward(x).pow(2).sum().backward()
+        grads.append([p.grad.clone() for p in net.parameters()])
+    for a, b in zip(*grads):
+        torch.testing.assert_close(a, b, rtol=1e-4, atol=1e-6)
+    # a training step through it moves the cells (the same tensors)
     before = net.fwd[0].weight_ih.detach().clone()
     net.train()
     opt = torch.optim.SGD(net.parameters(), lr=0.1)
-    fused_forward(net, lstm, x).sum().backward()
+    train_forward(net, x).sum().backward()
     opt.step()
     assert not torch.equal(before, net.fwd[0].weight_ih)
-    net.eval()
-    with torch.no_grad():
-        torch.testing.assert_close(net(x), fused_forward(net, lstm, x), rtol=1e-5, atol=1e-6)
 
 
 def test_config_penalty_and_validation():

@@ -203,9 +203,11 @@ def test_dynamics_follow_the_published_equations(cfg):
     torch.testing.assert_close(stepped, ours, rtol=1e-12, atol=1e-14)
 
 
-@pytest.mark.parametrize("heads", [tiny.CONFIG.readout_taus, big.CONFIG.readout_taus])
-def test_fused_training_loops_give_the_same_outputs_and_gradients(heads):
-    """The training path (hand-written BPTT) equals autograd through the evaluated path."""
+@pytest.mark.parametrize("heads,sparse", [(tiny.CONFIG.readout_taus, False), (big.CONFIG.readout_taus, False), (big.CONFIG.readout_taus, True)])
+def test_fused_training_loops_give_the_same_outputs_and_gradients(heads, sparse, monkeypatch):
+    """The training path (hand-written BPTT; its sparse-spike products as bigRSNN uses them)
+    equals autograd through the evaluated path."""
+    monkeypatch.setattr(_rsnn, "SPARSE_MIN_HIDDEN", 1 if sparse else 10**9)
     torch.manual_seed(0)
     model = RSNN(10, 2, RSNNConfig(hidden=16, readout_taus=heads)).double().train()
     with torch.no_grad():
