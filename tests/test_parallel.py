@@ -150,3 +150,33 @@ def test_ray_matches_sequential(ray_local, tiny, sequential, tmp_path, ship):
         assert shipped.is_file()
     again = run_all(specs, tmp_path, executor="ray", progress=False)
     assert [o.status for o in again] == ["skipped", "skipped"]
+
+
+def test_pool_order_is_longest_first_and_fresh_stores_are_estimated_from_the_reference(tmp_path):
+    """A pool starts the longest runs first (unknown ones at the mean, ties in plan order); a
+    store without timings borrows the committed reference's (the same run, else the same
+    entry's other recordings)."""
+    import json
+
+    from bench.execution import expected_seconds, longest_first
+    from bench.execution.runner import Check
+
+    assert longest_first([0, 1, 2, 3], [5.0, None, 20.0, 5.0]) == [2, 1, 0, 3]
+    assert longest_first([2, 0], [None, None, None]) == [2, 0]
+    ref, mine = tmp_path / "reference", tmp_path / "mine"
+    stored = ref / "leaderboard" / "reaching" / "tiny" / "sim_a" / "seed0.json"
+    stored.parent.mkdir(parents=True)
+    stored.write_text(json.dumps({"timing": {"load_s": 1.0, "train_s": 10.0, "eval_s": 2.0}}))
+    same = Check(paths={"base": mine / "leaderboard" / "reaching" / "tiny" / "sim_a" / "seed0.json"})
+    other = Check(paths={"base": mine / "leaderboard" / "reaching" / "tiny" / "sim_b" / "seed0.json"})
+    unknown = Check(paths={"base": mine / "leaderboard" / "reaching" / "other" / "sim_a" / "seed0.json"})
+    import bench.paths
+
+    real = bench.paths.REPO_ROOT
+    try:
+        bench.paths.REPO_ROOT = tmp_path / "repo"
+        (tmp_path / "repo").mkdir()
+        (tmp_path / "repo" / "results").symlink_to(ref)
+        assert expected_seconds([same, other, unknown], mine) == [13.0, 13.0, None]
+    finally:
+        bench.paths.REPO_ROOT = real

@@ -102,29 +102,69 @@ def check_all(specs: list[RunSpec], root: Path, force: bool = False) -> StorePla
     return out
 
 
-def stored_seconds(chk: Check) -> float | None:
-    """Wall seconds the result(s) stored at a run's paths took (any identity), or None."""
+def _timing_seconds(path: Path) -> tuple[float, float] | None:
+    """(shared load + training seconds, the rest) of the result stored at ``path``, or None."""
+    rec = store.read(path, quiet=True)
+    timing = rec.get("timing") if isinstance(rec, dict) else None
+    if not isinstance(timing, dict):
+        return None
+    vals = {k: v for k, v in timing.items() if isinstance(v, (int, float))}
+    return vals.get("load_s", 0.0) + vals.get("train_s", 0.0), sum(v for k, v in vals.items() if k not in ("load_s", "train_s"))
+
+
+def stored_seconds(chk: Check, root: Path | None = None, base: Path | None = None) -> float | None:
+    """Wall seconds the result(s) stored at a run's paths took (any identity), or None.
+
+    ``base``: read the same relative paths under another store (``root`` is the run's store);
+    where a recording is missing there, the same entry's mean over the recordings it holds."""
     total, shared = 0.0, None
     for path in chk.paths.values():
-        rec = store.read(path, quiet=True)
-        timing = rec.get("timing") if isinstance(rec, dict) else None
-        if not isinstance(timing, dict):
+        if base is not None:
+            try:
+                path = base / path.relative_to(root)
+            except ValueError:
+                return None
+        got = _timing_seconds(path)
+        if got is None and base is not None:  # another recording of the same entry, seed and tag
+            others = [t for t in (_timing_seconds(p) for p in sorted(path.parent.parent.glob(f"*/{path.name}"))[:8]) if t]
+            got = (sum(t[0] for t in others) / len(others), sum(t[1] for t in others) / len(others)) if others else None
+        if got is None:
             return None
-        vals = {k: v for k, v in timing.items() if isinstance(v, (int, float))}
-        shared = shared if shared is not None else vals.get("load_s", 0.0) + vals.get("train_s", 0.0)
-        total += sum(v for k, v in vals.items() if k not in ("load_s", "train_s"))
+        shared = got[0] if shared is None else shared
+        total += got[1]
     return None if shared is None else shared + total
 
 
-def estimate_line(checks: list[Check], jobs: int) -> str:
-    """'estimated time' from what the same runs took when last stored (this machine or another)."""
-    known = [t for t in (stored_seconds(c) for c in checks) if t is not None]
+def expected_seconds(checks: list[Check], root: Path) -> list[float | None]:
+    """Per run: its own stored timing, else the committed reference store's (``results/`` of the
+    repository: the same run, or the same entry's mean over recordings), else None."""
+    from bench.paths import REPO_ROOT
+
+    reference = REPO_ROOT / "results"
+    own = [stored_seconds(c) for c in checks]
+    if Path(root).resolve() == reference.resolve():
+        return own
+    return [t if t is not None else stored_seconds(c, Path(root), reference) for c, t in zip(checks, own)]
+
+
+def estimate_line(checks: list[Check], jobs: int, seconds: list[float | None] | None = None) -> str:
+    """'estimated time' from what the same runs took when last stored (here, or in the committed
+    reference store)."""
+    known = [t for t in (seconds if seconds is not None else [stored_seconds(c) for c in checks]) if t is not None]
     if not known:
         return f"  estimated time: unknown (no earlier result of these {len(checks)} runs is stored)"
     mean = sum(known) / len(known)
     total = (sum(known) + mean * (len(checks) - len(known))) / max(1, min(jobs, len(checks)))
     guess = f" ({len(checks) - len(known)} of them never stored: counted at the mean)" if len(known) < len(checks) else ""
     return f"  estimated time: about {int(total // 60)} min {int(total % 60):02d} s with {jobs} job(s), from the stored timings of earlier runs{guess}"
+
+
+def longest_first(todo: list[int], seconds: list[float | None]) -> list[int]:
+    """``todo`` ordered by expected time, longest first (a pool then ends with short runs, not
+    with one long run on one worker); unknown times count as the mean; ties keep their order."""
+    known = [seconds[i] for i in todo if seconds[i] is not None]
+    mean = sum(known) / len(known) if known else 0.0
+    return sorted(todo, key=lambda i: -(seconds[i] if seconds[i] is not None else mean))
 
 
 def runner_key(spec: RunSpec) -> tuple:
@@ -197,16 +237,19 @@ def run_all(specs: list[RunSpec], root: Path, *, executor: str = "local", jobs: 
     root = Path(root)
     sp = check_all(specs, root, force)
     probe_store(root, sp.checks)
+    seconds = expected_seconds(sp.checks, root) if sp.run else []
     if progress:
         print(sp.summary(force), file=stream, flush=True)
         if sp.run:
-            print(estimate_line([sp.checks[i] for i in sp.run], jobs if executor == "local" else 1), file=stream, flush=True)
+            print(estimate_line([sp.checks[i] for i in sp.run], jobs if executor == "local" else 1, [seconds[i] for i in sp.run]), file=stream, flush=True)
     outcomes: list[RunOutcome | None] = [None] * len(specs)
     for i in sp.reuse:
         outcomes[i] = RunOutcome(specs[i], "skipped", list(sp.checks[i].paths.values()), "already complete")
     for i, msg in sp.refused.items():
         outcomes[i] = RunOutcome(specs[i], "error", [], f"refused: {msg}")
-    todo = sp.run
+    # a pool takes the longest runs first; specs sharing a training stay in their order
+    reorder = jobs > 1 and not any(specs[i].share_training for i in sp.run)
+    todo = longest_first(sp.run, seconds) if reorder else sp.run
     report = _Reporter(len(todo), progress, root, stream)
     try:
         if executor == "ray":
