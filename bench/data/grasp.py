@@ -13,6 +13,8 @@ is rebuilt from its source with a note.
 
 from __future__ import annotations
 
+import dataclasses
+
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -75,6 +77,14 @@ class GraspRecording:
     @property
     def synthetic(self) -> bool:
         return self.identity.get("source") == "synthetic"
+
+    def head(self, n_trials: int) -> "GraspRecording":
+        """The session's first ``n_trials`` trials (itself when it holds no more)."""
+        if n_trials >= self.n_trials:
+            return self
+        end = int(self.offsets[n_trials])
+        return dataclasses.replace(self, counts=self.counts[:end], offsets=self.offsets[:n_trials + 1], obj=self.obj[:n_trials],
+                                   correct=self.correct[:n_trials], phase_times=self.phase_times[:n_trials])
 
     def events(self, i: int) -> dict[str, float]:
         """Phase label -> time (s) relative to the start of trial i."""

@@ -19,6 +19,8 @@ positions, text, no spikes, a split left empty, a cursor that never moves (R2 un
 
 from __future__ import annotations
 
+import dataclasses
+
 import json
 import warnings
 from collections.abc import Callable
@@ -284,6 +286,21 @@ def _read_file(
         train_ratio=float(train_ratio),
         extra=extra,
     )
+
+
+def head(rec: Recording, seconds: float) -> Recording:
+    """The reaches of ``rec`` that end within its first ``seconds``, split again by the same
+    rule (itself when it is no longer). ``quick`` runs use it (bench.tasks.reaching)."""
+    n = int(round(seconds / rec.bin_width))
+    if rec.n_samples <= n:
+        return rec
+    seg = rec.segments[rec.segments[:, 1] <= n]
+    if len(seg) < 3 or int(seg[0, 0]) != 0:
+        return rec  # too few reaches to split: the whole session
+    end = int(seg[-1, 1])
+    split = neurobench_split(seg, rec.train_ratio, bool(rec.extra.get("remove_inactive", False)))
+    extra = {**rec.extra, "n_segments_neurobench": int(len(seg)), "head_s": float(seconds), "duration_s": end * rec.bin_width}
+    return dataclasses.replace(rec, spikes=rec.spikes[:end], labels=rec.labels[:end], segments=seg, split=split, extra=extra)
 
 
 def check_usable(recording: Recording, min_samples: int = 1) -> None:

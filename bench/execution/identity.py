@@ -151,7 +151,16 @@ def run_identity(spec, cfg, data: dict) -> dict:
         "data": hashed_data(data),
         "reader": reader_identity(entry.task),
         "eval_version": eval_version(entry.task),
-    }
+    } | _quick_data(spec)
+
+
+def _quick_data(spec) -> dict:
+    """A quick run on part of each session names the part (absent otherwise, so the identity of
+    every other run is what it was)."""
+    from bench.execution.runner import quick_cut
+    from bench.tasks import get_task
+
+    return {"quick_data": get_task(spec.entry.task).quick_span} if quick_cut(spec) else {}
 
 
 def differences(old: dict, new: dict) -> list[str]:

@@ -46,6 +46,7 @@ class RunSpec:
     prime: bool = False
     input_mode: str = "binary"
     load_options: dict = field(default_factory=dict)  # extra task.load(...) options
+    quick_data: bool = True  # quick runs use the task's quick_span of each session (the gate: whole sessions)
     # config fields that do not affect training: runs differing only in them train once per
     # process (e.g. the pruning rate of a pruning sweep); results equal separate runs
     share_training: tuple[str, ...] = ()
@@ -298,6 +299,11 @@ _RECORDINGS: dict[tuple, object] = {}
 _SHARED: dict[tuple, tuple] = {}
 
 
+def quick_cut(spec: RunSpec) -> bool:
+    """Whether the run uses its task's ``quick_span`` of the session instead of all of it."""
+    return bool(spec.quick and spec.quick_data and getattr(get_task(spec.entry.task), "quick_span", None))
+
+
 def load_recording(task, ref: RecordingRef, spec: RunSpec):
     """The task's recording for ``spec`` (one kept in memory, keyed by the file's md5 too: runs
     go recording-major, and a file replaced under the same name is read again)."""
@@ -305,11 +311,14 @@ def load_recording(task, ref: RecordingRef, spec: RunSpec):
         stamp = file_md5(ref.path)
     except OSError:
         stamp = None
-    key = (spec.entry.task, str(ref.path), stamp, spec.input_mode, json.dumps(spec.load_options, sort_keys=True, default=str))
+    cut = quick_cut(spec)
+    key = (spec.entry.task, str(ref.path), stamp, spec.input_mode, json.dumps(spec.load_options, sort_keys=True, default=str), cut)
     if key not in _RECORDINGS:
         opts = dict(spec.load_options)
         if spec.entry.task == "reaching":
             opts.setdefault("input_mode", spec.input_mode)
+        if cut:
+            opts["quick_data"] = True
         _RECORDINGS.clear()
         _RECORDINGS[key] = task.load(ref, **opts)
     return _RECORDINGS[key]
@@ -321,7 +330,7 @@ def _shared_key(spec: RunSpec, cfg, chk: Check) -> tuple | None:
     base = dataclasses.replace(cfg, **{f: getattr(spec.entry.config, f) for f in spec.share_training})
     data = json.dumps(ids.hashed_data(chk.data or {}), sort_keys=True, default=str)
     return (spec.entry.name, spec.entry.version, str(spec.ref.path), data, spec.seed, repr(dataclasses.asdict(base)),
-            spec.quick, spec.device, spec.prime, spec.input_mode, json.dumps(spec.load_options, sort_keys=True, default=str))
+            spec.quick, quick_cut(spec), spec.device, spec.prime, spec.input_mode, json.dumps(spec.load_options, sort_keys=True, default=str))
 
 
 def _train(spec: RunSpec, model, data, cfg, chk: Check) -> Any:

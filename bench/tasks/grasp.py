@@ -190,13 +190,17 @@ class GraspTask:
 
         return resolve_grasp_recordings(names, data_dir)
 
-    def load(self, ref: RecordingRef, **options):
+    # --quick runs (the smoke board) use a session's first 300 trials; recorded in the identity
+    quick_span = "the first 300 trials of each session"
+
+    def load(self, ref: RecordingRef, quick_data: bool = False, **options):
         """Read (cached) and prepare a session; options go to ``bench.data.grasp_prepare.prepare``
         (window, test_share, val_share, trainval_share, seed)."""
         from bench.data.grasp import load_grasp
         from bench.data.grasp_prepare import prepare
 
-        return prepare(load_grasp(ref.path), **options)
+        rec = load_grasp(ref.path)
+        return prepare(rec.head(300) if quick_data else rec, **options)
 
     def make_data(self, recording, entry, cfg, seed: int, quick: bool, device: str = "cpu", prime: bool = False) -> GraspData:
         data = GraspData(recording, self.kind, seed=seed, quick=quick, device=device)
