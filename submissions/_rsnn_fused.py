@@ -39,7 +39,7 @@ class HiddenLoop(torch.autograd.Function):
     def forward(ctx, cur, w_rec, d_syn, d_mem, keep, slope, sparse=False):
         T, B, H = cur.shape
         c_mem = 1 - d_mem
-        wt = w_rec.t()
+        wt = w_rec.t().contiguous() if sparse else w_rec.t()  # sparse.mm would copy a transposed view every step
         syn = mem = r = cur.new_zeros(B, H)
         syns, mems, rs, spikes, fed = [], [], [], [], []
         for t in range(T):
