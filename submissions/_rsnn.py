@@ -164,7 +164,10 @@ class CubaLIF(snn.SpikingNeuron):
         return self._tau(self.syn_param, self.tau_syn0), self._tau(self.mem_param, self.tau_mem0)
 
     def forward(self, i_in: torch.Tensor, i_rec: torch.Tensor | None, syn: torch.Tensor, mem: torch.Tensor, decays: tuple) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-        spk = self.spike_grad(mem - self.threshold).to(mem.dtype)  # the surrogate returns float32
+        if torch.is_grad_enabled():
+            spk = self.spike_grad(mem - self.threshold).to(mem.dtype)  # the surrogate returns float32
+        else:  # evaluation: the surrogate's forward, (mem - 1 > 0), without building its autograd node
+            spk = (mem > self.threshold).to(mem.dtype)
         new_syn, new_mem = self.update(spk.detach(), i_in, i_rec, syn, mem, decays)  # reset detached, as snnTorch
         self.mem = new_mem
         return spk, new_syn, new_mem

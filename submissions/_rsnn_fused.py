@@ -42,18 +42,20 @@ class HiddenLoop(torch.autograd.Function):
         wt = w_rec.t().contiguous() if sparse else w_rec.t()  # sparse.mm would copy a transposed view every step
         syn = mem = r = cur.new_zeros(B, H)
         syns, mems, rs, spikes, fed = [], [], [], [], []
-        for t in range(T):
+        keeps = keep.unbind(0) if keep is not None else None  # per-step views made once (indexing costs an op per step)
+        for t, cur_t in enumerate(cur.unbind(0)):
             syns.append(syn)
             mems.append(mem)
             rs.append(r)
-            s = (mem > 1.0).to(cur.dtype)
+            fired = mem > 1.0
+            s = fired.to(cur.dtype)
             if sparse:
-                new_syn = torch.addcmul(cur[t], d_syn, syn) + torch.sparse.mm(r.to_sparse(), wt)
+                new_syn = torch.addcmul(cur_t, d_syn, syn) + torch.sparse.mm(r.to_sparse(), wt)
             else:
-                new_syn = torch.addmm(torch.addcmul(cur[t], d_syn, syn), r, wt)
-            mem = torch.addcmul(d_mem * mem, c_mem, syn) * (1 - s)
+                new_syn = torch.addmm(torch.addcmul(cur_t, d_syn, syn), r, wt)
+            mem = torch.addcmul(d_mem * mem, c_mem, syn).masked_fill_(fired, 0.0)  # reset to zero
             syn = new_syn
-            r = s if keep is None else s * keep[t]
+            r = s if keeps is None else s * keeps[t]
             spikes.append(s)
             fed.append(r)
         spikes_t, fed_t = torch.stack(spikes), torch.stack(fed)
@@ -72,12 +74,13 @@ class HiddenLoop(torch.autograd.Function):
         not_spiked = 1 - spikes
         a_syn = a_mem = a_r = syn_pre.new_zeros(B, H)  # dL/d(state after step t) from later steps
         g_cur, qs = [None] * T, [None] * T
+        g_fed_t, g_spk_t, keep_t, not_t, sur_t = (v.unbind(0) for v in (g_fed, g_spikes, keep.expand(T, B, H) if ctx.has_keep else g_fed, not_spiked, surrogate))
         for t in range(T - 1, -1, -1):
-            a_r = a_r + g_fed[t]
-            d_s = torch.addcmul(g_spikes[t], a_r, keep[t]) if ctx.has_keep else a_r + g_spikes[t]
-            q = a_mem * not_spiked[t]  # dL/d(d_mem mem + c_mem syn) at step t
+            a_r = a_r + g_fed_t[t]
+            d_s = torch.addcmul(g_spk_t[t], a_r, keep_t[t]) if ctx.has_keep else a_r + g_spk_t[t]
+            q = a_mem * not_t[t]  # dL/d(d_mem mem + c_mem syn) at step t
             g_cur[t], qs[t] = a_syn, q
-            a_syn, a_mem, a_r = torch.addcmul(a_syn * d_syn, q, c_mem), torch.addcmul(q * d_mem, d_s, surrogate[t]), a_syn @ w
+            a_syn, a_mem, a_r = torch.addcmul(a_syn * d_syn, q, c_mem), torch.addcmul(q * d_mem, d_s, sur_t[t]), a_syn @ w
         g_cur_t, q_t = torch.stack(g_cur), torch.stack(qs)
         if ctx.sparse:  # (r^T g)^T with the spikes sparse
             g_w = torch.sparse.mm(r_pre.reshape(T * B, H).to_sparse().t(), g_cur_t.reshape(T * B, H)).t()
@@ -97,9 +100,9 @@ class ReadoutLoop(torch.autograd.Function):
         c_mem = 1 - d_mem
         syn = mem = u.new_zeros(B, K)
         syns, outs = [], []
-        for t in range(T):
+        for u_t in u.unbind(0):
             syns.append(syn)
-            mem, syn = torch.addcmul(d_mem * mem, c_mem, syn), torch.addcmul(u[t], d_syn, syn)
+            mem, syn = torch.addcmul(d_mem * mem, c_mem, syn), torch.addcmul(u_t, d_syn, syn)
             outs.append(mem)
         out = torch.stack(outs)
         ctx.save_for_backward(d_syn, d_mem, torch.stack(syns), out)
@@ -113,8 +116,9 @@ class ReadoutLoop(torch.autograd.Function):
         mem_pre = torch.cat([out.new_zeros(1, B, K), out[:-1]])
         a_syn = a_mem = out.new_zeros(B, K)
         g_u, g_mem = [None] * T, [None] * T
+        g_steps = g_out.unbind(0)
         for t in range(T - 1, -1, -1):
-            a_mem = a_mem + g_out[t]
+            a_mem = a_mem + g_steps[t]
             g_u[t], g_mem[t] = a_syn, a_mem
             a_syn, a_mem = torch.addcmul(a_syn * d_syn, a_mem, c_mem), a_mem * d_mem
         g_u_t, g_mem_t = torch.stack(g_u), torch.stack(g_mem)
