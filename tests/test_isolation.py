@@ -124,3 +124,26 @@ def test_cli_prints_the_interrupt_without_a_traceback(monkeypatch, capsys):
     assert cli.main(["list"]) == 130
     err = capsys.readouterr().err
     assert "run the same command again" in err and "Traceback" not in err
+
+
+def test_fingerprint_follows_views_to_their_memory():
+    """A recording holding a sliding-window view over its bins is fingerprinted through the
+    bins (not a window-times-larger copy), and a write to the bins still changes it."""
+    from dataclasses import dataclass
+
+    import numpy as np
+
+    from bench.execution import isolation
+
+    @dataclass
+    class Rec:
+        counts: np.ndarray
+        windows: np.ndarray
+
+    counts = np.zeros((1000, 7), np.uint8)
+    rec = Rec(counts, np.lib.stride_tricks.sliding_window_view(counts, 12, axis=0))
+    assert isolation._owner(rec.windows) is counts and isolation._owner(counts[5:]) is counts
+    before = isolation.digest(rec)
+    assert isolation.digest(Rec(counts, counts[3:])) == isolation.digest(Rec(counts, counts))
+    counts[500, 3] = 1
+    assert isolation.digest(rec) != before

@@ -142,10 +142,29 @@ def freeze(recording: Any) -> Any:
     return recording
 
 
+def _owner(arr: np.ndarray) -> np.ndarray:
+    """The array whose memory ``arr`` views (itself if it owns it); also through the
+    wrapper numpy's ``as_strided`` / ``sliding_window_view`` keep as ``base``."""
+    while True:
+        base = arr.base
+        if not isinstance(base, np.ndarray):
+            base = getattr(base, "base", None)
+        if not isinstance(base, np.ndarray):
+            return arr
+        arr = base
+
+
 def digest(recording: Any) -> str:
-    """Fingerprint of the bytes of every array of ``recording``."""
+    """Fingerprint of the bytes of every array of ``recording``: each view is followed to the
+    array that owns its memory, and each owner is hashed once (a sliding-window view over a
+    session's bins would otherwise be copied out, window times the session's size)."""
     h = hashlib.blake2b(digest_size=16)
+    seen: set[int] = set()
     for arr in _arrays(recording):
+        arr = _owner(arr)
+        if id(arr) in seen:
+            continue
+        seen.add(id(arr))
         h.update(str((arr.dtype.str, arr.shape)).encode())
         h.update(memoryview(np.ascontiguousarray(arr)).cast("B"))
     return h.hexdigest()
