@@ -195,29 +195,33 @@ def window_pass(net: BiLSTMNet, bins: torch.Tensor, first: torch.Tensor, window:
     return CountedPass(outputs, (ops[0], ops[1], ops[2]), zeros, total)
 
 
-def train_forward(net: BiLSTMNet, x: torch.Tensor) -> torch.Tensor:
+def _input_maps(cf: nn.LSTMCell, cb: nn.LSTMCell, seq: torch.Tensor) -> torch.Tensor:
+    """Both directions' input maps of one layer, biases included: (..., I) -> (..., 8H)."""
+    return F.linear(seq, torch.cat([cf.weight_ih, cb.weight_ih]), torch.cat([cf.bias_ih + cf.bias_hh, cb.bias_ih + cb.bias_hh]))
+
+
+def train_forward(net: BiLSTMNet, x: torch.Tensor | None = None, gates0: torch.Tensor | None = None) -> torch.Tensor:
     """Same function as ``net(x)`` (dropout follows ``net.training``), arranged for training speed.
 
     Per layer, both directions' input maps are ONE matrix product over all steps (the widest
     product by far: 552 channels into 8 x 40 gates), the two biases are added once, and the two
     directions step together as a batch of 2 (one ``baddbmm`` per step for both recurrent maps,
     one sigmoid over all gates). Autograd differentiates it like the cell loop: 2x faster than
-    ``nn.LSTM`` for one layer on a CPU core (``benchmarks/bench_train_speed.py``), the same
-    outputs to float rounding (tests/test_grasp_task.py).
+    ``nn.LSTM`` for one layer on a CPU core (``benchmarks/bench_kernels.py``), the same outputs
+    to float rounding (tests/test_grasp_task.py). ``gates0``: the first layer's input maps
+    (B, T, 8H) when the caller computed them (validation: once per distinct bin).
     """
-    B, T, _ = x.shape
-    H = net.units
     seq = x
-    h = x.new_zeros(2, B, H)
+    B, T = (x.shape[0], x.shape[1]) if x is not None else (gates0.shape[0], gates0.shape[1])
+    H = net.units
+    h = None
     for layer, (cf, cb) in enumerate(zip(net.fwd, net.bwd)):
         if layer > 0:
             seq = net.drop(seq)
-        w_ih = torch.cat([cf.weight_ih, cb.weight_ih])  # (8H, I): forward gates, then backward
-        bias = torch.cat([cf.bias_ih + cf.bias_hh, cb.bias_ih + cb.bias_hh])
-        gi = F.linear(seq, w_ih, bias).view(B, T, 2, 4 * H)
+        gi = (gates0 if layer == 0 and gates0 is not None else _input_maps(cf, cb, seq)).view(B, T, 2, 4 * H)
         steps = torch.stack([gi[:, :, 0], gi[:, :, 1].flip(1)]).permute(2, 0, 1, 3)  # (T, 2, B, 4H), backward reversed
         w_hh = torch.stack([cf.weight_hh.t(), cb.weight_hh.t()])  # (2, H, 4H)
-        h = c = x.new_zeros(2, B, H)
+        h = c = gi.new_zeros(2, B, H)
         outs = []
         for t in range(T):
             pre = torch.baddbmm(steps[t], h, w_hh)  # gates i, f, g, o of both directions
@@ -244,13 +248,17 @@ def _epoch_rows(y: np.ndarray, cfg: BiLSTMGraspConfig, rng: np.random.Generator)
 
 @torch.no_grad()
 def _val_accuracy(net: BiLSTMNet, data, split: str = "val", batch_size: int = 4096) -> float:
+    """Accuracy on a split; overlapping windows share their bins' first-layer input maps
+    (computed once per distinct 40 ms bin, not once per window and step)."""
     net.eval()
-    n = data.size(split)
+    bins, first, window = data.window_bins(split)
+    maps = _input_maps(net.fwd[0], net.bwd[0], bins)  # (n_bins, 8H)
+    y = torch.from_numpy(data.labels(split))
     correct = 0
-    for i in range(0, n, batch_size):
-        xb, yb = data.take(split, np.arange(i, min(n, i + batch_size)))
-        correct += int((train_forward(net, xb).argmax(-1).cpu() == yb).sum())
-    return correct / max(n, 1)
+    for i in range(0, len(first), batch_size):
+        rows = first[i:i + batch_size, None] + torch.arange(window, device=first.device)
+        correct += int((train_forward(net, gates0=maps[rows]).argmax(-1).cpu() == y[i:i + batch_size]).sum())
+    return correct / max(len(first), 1)
 
 
 def train_grasp(model: BiLSTMNet, data, cfg: BiLSTMGraspConfig) -> dict:

@@ -279,3 +279,19 @@ def test_window_pass_counts_saturated_gates(gset, entries):
     hooked = evaluate_grasp(net, data, entry, fast=False)
     assert fast.metrics["ActivationSparsity"] > 0
     assert fast.metrics == hooked.metrics
+
+
+@pytest.mark.parametrize("kind", ["object", "phase"])
+def test_validation_with_shared_bins_equals_the_cell_model(gset, entries, kind):
+    """Training's validation accuracy (first-layer maps once per distinct bin) is the accuracy
+    of the evaluated cell model on the same split."""
+    from submissions.bilstm_grasp import _val_accuracy
+
+    entry = entries[kind]
+    torch.manual_seed(4)
+    data = GraspData(gset, kind)
+    net = entry.build(data.n_inputs, data.n_outputs, entry.config).eval()
+    with torch.no_grad():
+        for p in net.parameters():
+            p.mul_(3.0)  # spread the logits: no near-ties for float rounding to break
+    assert _val_accuracy(net, data, "val") == pytest.approx(data.accuracy(net, "val"), abs=1.5 / data.size("val"))
