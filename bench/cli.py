@@ -211,7 +211,7 @@ def cmd_run(args) -> int:
             return 2
     root = results_root(args)
     tag = tag_for(args, "tuned" if args.tuned else "leaderboard")
-    specs = plan(selected, recordings, args.seeds, quick=args.quick, device=args.device, weights=weights, tag=tag, prime=args.prime, input_mode=args.input_mode, latency=not args.no_latency)
+    specs = plan(selected, recordings, args.seeds, quick=args.quick, quick_data=args.quick, device=args.device, weights=weights, tag=tag, prime=args.prime, input_mode=args.input_mode, latency=not args.no_latency)
     if args.tuned:
         from bench.tune import best_overrides
 

@@ -108,7 +108,7 @@ def add_run_options(p: argparse.ArgumentParser, seeds_default: tuple[int, ...] =
     p.add_argument("--data-dir", type=data_dir_type(), help="folder with real recordings; without it the synthetic default sessions are used")
     p.add_argument("--results", type=Path, default=None, help="result store (default: results/)")
     p.add_argument("--device", default="cpu", choices=["cpu", "cuda"], help="torch device (default: cpu)")
-    p.add_argument("--quick", action="store_true", help="few epochs (smoke runs, CI); stored under the 'quick' tag")
+    p.add_argument("--quick", action="store_true", help="few epochs (smoke runs, CI), stored under the 'quick' tag; run --quick also uses only the first part of each session (reaches within 120 s, 300 grasp trials)")
     p.add_argument("--force", action="store_true", help="re-run runs whose identical result is already stored")
     p.add_argument("--jobs", "-j", type=jobs_type, default=None, help="parallel local processes, >= 1 (default: one per CPU core)")
     p.add_argument("--prime", action="store_true", help="prime the test windows with the samples before the test split (default: NeuroBench's zero start)")

@@ -64,7 +64,7 @@ def measure(rows: list[str] | None = None, results_root: Path | None = None) -> 
                 for v in variants:
                     out[entry.row_id(v)] = f"error: no gate recording for task {entry.task}"
                 continue
-            spec = RunSpec(entry, list(variants), refs[entry.task], seed=SEED, quick=True, quick_data=False, tag="gate")
+            spec = RunSpec(entry, list(variants), refs[entry.task], seed=SEED, quick=True, tag="gate")
             outcome = execute(spec, root, force=True, threads=1)
             metric = get_task(entry.task).primary_metric
             for v in variants:

@@ -147,3 +147,5 @@ def test_fingerprint_follows_views_to_their_memory():
     assert isolation.digest(Rec(counts, counts[3:])) == isolation.digest(Rec(counts, counts))
     counts[500, 3] = 1
     assert isolation.digest(rec) != before
+    empty = np.zeros((0, 7), np.uint8)  # an empty split's array (memoryview cannot cast it)
+    assert isolation.digest(Rec(empty, empty[:, :3])) != isolation.digest(Rec(np.zeros((0, 6), np.uint8), empty))

@@ -198,9 +198,9 @@ def test_published_weights_take_session_and_seed_and_the_transform_applies(tmp_p
 
 
 def test_quick_runs_use_the_first_part_of_a_session_and_say_so(tmp_path):
-    """--quick (the smoke board) trains and scores on a session's first 120 s of reaches (grasp:
-    first 300 trials), named in the identity; the gate's quick runs keep whole sessions; a
-    session no longer than the span is used whole."""
+    """``run --quick`` (the smoke board) trains and scores on a session's first 120 s of reaches
+    (grasp: first 300 trials), named in the identity; other quick runs (the gate, sweeps) keep
+    whole sessions; a session no longer than the span is used whole."""
     from bench.data.grasp import load_grasp
     from bench.data.matfile import write_reaching_mat
     from bench.data.synth_reaching import SynthConfig, generate
@@ -213,20 +213,20 @@ def test_quick_runs_use_the_first_part_of_a_session_and_say_so(tmp_path):
     ref = RecordingRef("sim_long", path, True)
     task = get_task("reaching")
     full = task.load(ref)
-    quick = load_recording(task, ref, RunSpec(ENTRY, ["base"], ref, seed=0, quick=True))
-    gate = load_recording(task, ref, RunSpec(ENTRY, ["base"], ref, seed=0, quick=True, quick_data=False))
+    quick = load_recording(task, ref, RunSpec(ENTRY, ["base"], ref, seed=0, quick=True, quick_data=True))
+    gate = load_recording(task, ref, RunSpec(ENTRY, ["base"], ref, seed=0, quick=True))
     assert gate.n_samples == full.n_samples
     assert 0.5 * 120 / 0.004 < quick.n_samples <= 120 / 0.004 < full.n_samples
     assert all(len(quick.split[s]) > 0 for s in ("train", "val", "test"))
     assert (quick.labels == full.labels[: quick.n_samples]).all() and (quick.spikes == full.spikes[: quick.n_samples]).all()
     data = {"source": "synthetic"}
-    ident = run_identity(RunSpec(ENTRY, ["base"], ref, seed=0, quick=True), Cfg(), data)
+    ident = run_identity(RunSpec(ENTRY, ["base"], ref, seed=0, quick=True, quick_data=True), Cfg(), data)
     assert ident["quick_data"] == task.quick_span
-    assert "quick_data" not in run_identity(RunSpec(ENTRY, ["base"], ref, seed=0, quick=True, quick_data=False), Cfg(), data)
+    assert "quick_data" not in run_identity(RunSpec(ENTRY, ["base"], ref, seed=0, quick=True), Cfg(), data)
     assert "quick_data" not in run_identity(RunSpec(ENTRY, ["base"], ref, seed=0), Cfg(), data)
     short = RecordingRef("sim_short", tmp_path / "sim_short.mat", True)
     write_reaching_mat(short.path, generate(SynthConfig(name="sim_short", n_channels=96, duration_s=60.0, seed=3)))
-    assert load_recording(task, short, RunSpec(ENTRY, ["base"], short, seed=0, quick=True)).n_samples == task.load(short).n_samples
+    assert load_recording(task, short, RunSpec(ENTRY, ["base"], short, seed=0, quick=True, quick_data=True)).n_samples == task.load(short).n_samples
     grasp = get_task("grasp-object")
     gref = grasp.recordings(["sim_m_1"])[0]
     raw = load_grasp(gref.path)

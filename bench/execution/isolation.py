@@ -166,5 +166,6 @@ def digest(recording: Any) -> str:
             continue
         seen.add(id(arr))
         h.update(str((arr.dtype.str, arr.shape)).encode())
-        h.update(memoryview(np.ascontiguousarray(arr)).cast("B"))
+        data = np.ascontiguousarray(arr)
+        h.update(memoryview(data).cast("B") if data.size else b"")  # an empty (0, k) array cannot be cast
     return h.hexdigest()

@@ -46,7 +46,7 @@ class RunSpec:
     prime: bool = False
     input_mode: str = "binary"
     load_options: dict = field(default_factory=dict)  # extra task.load(...) options
-    quick_data: bool = True  # quick runs use the task's quick_span of each session (the gate: whole sessions)
+    quick_data: bool = False  # a quick run on the task's quick_span of each session (``run --quick``: the smoke board)
     # config fields that do not affect training: runs differing only in them train once per
     # process (e.g. the pruning rate of a pruning sweep); results equal separate runs
     share_training: tuple[str, ...] = ()
