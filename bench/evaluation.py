@@ -185,11 +185,8 @@ def _linear_calls_ops(layer: nn.Linear, calls: list[torch.Tensor], rows_per_chun
         chunk.append(x)
         rows += x.shape[0]
         if rows >= rows_per_chunk or i == len(calls) - 1:
-            widths = {c.shape[-1] for c in chunk}
-            parts = [torch.cat(chunk)] if len(widths) == 1 else chunk  # a width mismatch is the layer's error, raised as before
-            for part in parts:
-                for k, v in enumerate(linear_ops(layer, part, nnz_col)):
-                    total[k] += v
+            for k, v in enumerate(linear_ops(layer, torch.cat(chunk), nnz_col)):
+                total[k] += v
             chunk, rows = [], 0
     return total[0], total[1], total[2]
 

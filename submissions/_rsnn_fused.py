@@ -74,7 +74,9 @@ class HiddenLoop(torch.autograd.Function):
         not_spiked = 1 - spikes
         a_syn = a_mem = a_r = syn_pre.new_zeros(B, H)  # dL/d(state after step t) from later steps
         g_cur, qs = [None] * T, [None] * T
-        g_fed_t, g_spk_t, keep_t, not_t, sur_t = (v.unbind(0) for v in (g_fed, g_spikes, keep.expand(T, B, H) if ctx.has_keep else g_fed, not_spiked, surrogate))
+        # per-step views made once (indexing costs an op per step)
+        g_fed_t, g_spk_t, not_t, sur_t = (v.unbind(0) for v in (g_fed, g_spikes, not_spiked, surrogate))
+        keep_t = keep.unbind(0) if ctx.has_keep else None
         for t in range(T - 1, -1, -1):
             a_r = a_r + g_fed_t[t]
             d_s = torch.addcmul(g_spk_t[t], a_r, keep_t[t]) if ctx.has_keep else a_r + g_spk_t[t]

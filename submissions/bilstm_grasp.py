@@ -247,11 +247,12 @@ def _epoch_rows(y: np.ndarray, cfg: BiLSTMGraspConfig, rng: np.random.Generator)
 
 
 @torch.no_grad()
-def _val_accuracy(net: BiLSTMNet, data, split: str = "val", batch_size: int = 4096) -> float:
+def _val_accuracy(net: BiLSTMNet, data, split: str = "val", batch_size: int = 4096, bins: tuple | None = None) -> float:
     """Accuracy on a split; overlapping windows share their bins' first-layer input maps
-    (computed once per distinct 40 ms bin, not once per window and step)."""
+    (computed once per distinct 40 ms bin, not once per window and step). ``bins``: the split's
+    ``data.window_bins(split)`` when the caller keeps them across epochs."""
     net.eval()
-    bins, first, window = data.window_bins(split)
+    bins, first, window = bins or data.window_bins(split)
     maps = _input_maps(net.fwd[0], net.bwd[0], bins)  # (n_bins, 8H)
     y = torch.from_numpy(data.labels(split))
     correct = 0
@@ -264,6 +265,7 @@ def _val_accuracy(net: BiLSTMNet, data, split: str = "val", batch_size: int = 40
 def train_grasp(model: BiLSTMNet, data, cfg: BiLSTMGraspConfig) -> dict:
     """Adam through ``train_forward``, early stopping on validation accuracy, best weights restored."""
     y_train = data.y("train").numpy()
+    val_bins = data.window_bins("val")  # the validation windows' distinct bins, gathered once
     rng = np.random.default_rng(data.seed)
     opt = torch.optim.Adam(model.parameters(), lr=cfg.lr)
     sched = torch.optim.lr_scheduler.ReduceLROnPlateau(opt, mode="max", factor=cfg.lr_factor, patience=cfg.lr_patience)
@@ -288,7 +290,7 @@ def train_grasp(model: BiLSTMNet, data, cfg: BiLSTMGraspConfig) -> dict:
         return {"lr": opt.param_groups[0]["lr"]}
 
     report = fit(
-        model, train_epoch, lambda: _val_accuracy(model, data), epochs=cfg.epochs, patience=cfg.patience,
+        model, train_epoch, lambda: _val_accuracy(model, data, bins=val_bins), epochs=cfg.epochs, patience=cfg.patience,
         after_epoch=after_epoch, score_name="val_accuracy", desc=f"bilstm {data.task_kind}",
     )
     model.eval()

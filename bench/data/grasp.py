@@ -14,7 +14,6 @@ is rebuilt from its source with a note.
 from __future__ import annotations
 
 import dataclasses
-
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass

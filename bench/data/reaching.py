@@ -20,7 +20,6 @@ positions, text, no spikes, a split left empty, a cursor that never moves (R2 un
 from __future__ import annotations
 
 import dataclasses
-
 import json
 import warnings
 from collections.abc import Callable

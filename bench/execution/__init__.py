@@ -147,19 +147,19 @@ def expected_seconds(checks: list[Check], root: Path) -> list[float | None]:
     return [t if t is not None else stored_seconds(c, Path(root), reference) for c, t in zip(checks, own)]
 
 
-def estimate_line(checks: list[Check], jobs: int, seconds: list[float | None] | None = None) -> str:
-    """'estimated time' from what the same runs took when last stored (here, or in the committed
-    reference store)."""
-    known = [t for t in (seconds if seconds is not None else [stored_seconds(c) for c in checks]) if t is not None]
+def estimate_line(seconds: list[float | None], jobs: int) -> str:
+    """'estimated time' of the runs to do from what each took when last stored (``expected_seconds``:
+    here, or in the committed reference store; None where unknown)."""
+    known = [t for t in seconds if t is not None]
     if not known:
-        return f"  estimated time: unknown (no earlier result of these {len(checks)} runs is stored)"
+        return f"  estimated time: unknown (no earlier result of these {len(seconds)} runs is stored)"
     mean = sum(known) / len(known)
-    total = (sum(known) + mean * (len(checks) - len(known))) / max(1, min(jobs, len(checks)))
-    guess = f" ({len(checks) - len(known)} of them never stored: counted at the mean)" if len(known) < len(checks) else ""
+    total = (sum(known) + mean * (len(seconds) - len(known))) / max(1, min(jobs, len(seconds)))
+    guess = f" ({len(seconds) - len(known)} of them never stored: counted at the mean)" if len(known) < len(seconds) else ""
     return f"  estimated time: about {int(total // 60)} min {int(total % 60):02d} s with {jobs} job(s), from the stored timings of earlier runs{guess}"
 
 
-def longest_first(todo: list[int], seconds: list[float | None]) -> list[int]:
+def longest_first(todo: list[int], seconds) -> list[int]:
     """``todo`` ordered by expected time, longest first (a pool then ends with short runs, not
     with one long run on one worker); unknown times count as the mean; ties keep their order."""
     known = [seconds[i] for i in todo if seconds[i] is not None]
@@ -237,11 +237,12 @@ def run_all(specs: list[RunSpec], root: Path, *, executor: str = "local", jobs: 
     root = Path(root)
     sp = check_all(specs, root, force)
     probe_store(root, sp.checks)
-    seconds = expected_seconds(sp.checks, root) if sp.run else []
+    # expected time of each run to do (re-used runs read nothing)
+    seconds = dict(zip(sp.run, expected_seconds([sp.checks[i] for i in sp.run], root)))
     if progress:
         print(sp.summary(force), file=stream, flush=True)
         if sp.run:
-            print(estimate_line([sp.checks[i] for i in sp.run], jobs if executor == "local" else 1, [seconds[i] for i in sp.run]), file=stream, flush=True)
+            print(estimate_line(list(seconds.values()), jobs if executor == "local" else 1), file=stream, flush=True)
     outcomes: list[RunOutcome | None] = [None] * len(specs)
     for i in sp.reuse:
         outcomes[i] = RunOutcome(specs[i], "skipped", list(sp.checks[i].paths.values()), "already complete")

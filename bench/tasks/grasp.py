@@ -22,6 +22,7 @@ from bench.data.recording import RecordingRef
 from bench.evaluation import EvalOutcome, EvaluationError, counted_outcome, run_neurobench
 
 PHASE_CLASSES = ("rest", "grasp")
+QUICK_TRIALS = 300  # run --quick: a session's first 300 trials
 
 
 @dataclass
@@ -190,8 +191,8 @@ class GraspTask:
 
         return resolve_grasp_recordings(names, data_dir)
 
-    # --quick runs (the smoke board) use a session's first 300 trials; recorded in the identity
-    quick_span = "the first 300 trials of each session"
+    # run --quick (the smoke board) uses a session's first QUICK_TRIALS trials; recorded in the identity
+    quick_span = f"the first {QUICK_TRIALS} trials of each session"
 
     def load(self, ref: RecordingRef, quick_data: bool = False, **options):
         """Read (cached) and prepare a session; options go to ``bench.data.grasp_prepare.prepare``
@@ -200,7 +201,7 @@ class GraspTask:
         from bench.data.grasp_prepare import prepare
 
         rec = load_grasp(ref.path)
-        return prepare(rec.head(300) if quick_data else rec, **options)
+        return prepare(rec.head(QUICK_TRIALS) if quick_data else rec, **options)
 
     def make_data(self, recording, entry, cfg, seed: int, quick: bool, device: str = "cpu", prime: bool = False) -> GraspData:
         data = GraspData(recording, self.kind, seed=seed, quick=quick, device=device)

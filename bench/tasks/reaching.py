@@ -184,6 +184,7 @@ class WarmupModel(TorchModel):
 
 NEUROBENCH_BATCH = 256  # test DataLoader batch of NeuroBench's ANN examples (ActivationSparsity weights)
 EVAL_BATCH = 8192  # batches after the warm-up ones (see evaluate_reaching)
+QUICK_SECONDS = 120.0  # run --quick: the reaches within a session's first 120 s
 
 
 def reaching_workload(spiking: bool) -> list[type]:
@@ -294,15 +295,15 @@ class ReachingTask:
 
         return reader.resolve_recordings(names, data_dir)
 
-    # --quick runs (the smoke board) train and score on the reaches within a session's first
-    # 120 s (split again by NeuroBench's rule); recorded in the result's identity
-    quick_span = "reaches within the first 120 s of each session"
+    # run --quick (the smoke board) trains and scores on the reaches within a session's first
+    # QUICK_SECONDS (split again by NeuroBench's rule); recorded in the result's identity
+    quick_span = f"reaches within the first {QUICK_SECONDS:g} s of each session"
 
     def load(self, ref: RecordingRef, input_mode: str = "binary", train_ratio: float = 0.5, quick_data: bool = False) -> Recording:
         from bench.data import reaching as reader
 
         rec = reader.load_reaching(ref.path, input_mode=input_mode, train_ratio=train_ratio)
-        return reader.head(rec, 120.0) if quick_data else rec
+        return reader.head(rec, QUICK_SECONDS) if quick_data else rec
 
     def make_data(self, recording: Recording, entry, cfg, seed: int, quick: bool, device: str = "cpu", prime: bool = False) -> ReachingData:
         from bench.data.reaching import check_usable
